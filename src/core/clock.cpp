@@ -1,0 +1,88 @@
+#include "core/clock.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace arca {
+
+const SystemClock& SystemClock::Instance() {
+  static const SystemClock clock;
+  return clock;
+}
+
+std::int64_t ToUnixMillis(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+TimePoint FromUnixMillis(std::int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+
+namespace {
+std::tm ToTm(TimePoint t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return tm;
+}
+}  // namespace
+
+std::string FormatAmzDate(TimePoint t) {
+  std::tm tm = ToTm(t);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+std::string FormatDateStamp(TimePoint t) {
+  std::tm tm = ToTm(t);
+  char buf[16];
+  std::strftime(buf, sizeof(buf), "%Y%m%d", &tm);
+  return buf;
+}
+
+bool ParseAmzDate(std::string_view s, TimePoint* out) {
+  if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') {
+    return false;
+  }
+  auto num = [&](std::size_t pos, std::size_t len, int* v) {
+    int r = 0;
+    for (std::size_t i = pos; i < pos + len; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      r = r * 10 + (s[i] - '0');
+    }
+    *v = r;
+    return true;
+  };
+  int y, mo, d, h, mi, se;
+  if (!num(0, 4, &y) || !num(4, 2, &mo) || !num(6, 2, &d) || !num(9, 2, &h) || !num(11, 2, &mi) ||
+      !num(13, 2, &se)) {
+    return false;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
+    return false;
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = se;
+  *out = std::chrono::system_clock::from_time_t(timegm(&tm));
+  return true;
+}
+
+std::string FormatIso8601(TimePoint t, bool with_millis) {
+  std::tm tm = ToTm(t);
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(buf);
+  if (with_millis) {
+    char ms[8];
+    std::snprintf(ms, sizeof(ms), ".%03d", static_cast<int>(ToUnixMillis(t) % 1000));
+    out += ms;
+  }
+  out += 'Z';
+  return out;
+}
+
+}  // namespace arca

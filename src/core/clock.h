@@ -1,0 +1,54 @@
+#pragma once
+// Clock: the one source of "now" for everything that is not a benchmark. Inject FakeClock in tests.
+//
+// Thread-safety: Now() may be called from any thread. FakeClock::Set/Advance are atomic.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace arca {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual TimePoint Now() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  TimePoint Now() const override { return std::chrono::system_clock::now(); }
+  static const SystemClock& Instance();
+};
+
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(TimePoint start = TimePoint(std::chrono::seconds(1700000000)))
+      : now_ms_(ToMillis(start)) {}
+  TimePoint Now() const override { return TimePoint(std::chrono::milliseconds(now_ms_.load())); }
+  void Set(TimePoint t) { now_ms_ = ToMillis(t); }
+  void Advance(std::chrono::milliseconds d) { now_ms_ += d.count(); }
+
+ private:
+  static std::int64_t ToMillis(TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  }
+  std::atomic<std::int64_t> now_ms_;
+};
+
+// Milliseconds since the Unix epoch: how Arca stores instants.
+std::int64_t ToUnixMillis(TimePoint t);
+TimePoint FromUnixMillis(std::int64_t ms);
+
+// "20150830T123600Z" (SigV4's X-Amz-Date form) and "20150830".
+std::string FormatAmzDate(TimePoint t);
+std::string FormatDateStamp(TimePoint t);
+// Parses "YYYYMMDDTHHMMSSZ"; false on any deviation.
+bool ParseAmzDate(std::string_view s, TimePoint* out);
+// "2015-08-30T12:36:00Z" (ISO 8601, UTC, seconds), and "...12:36:00.123Z" with milliseconds.
+std::string FormatIso8601(TimePoint t, bool with_millis = false);
+
+}  // namespace arca
