@@ -18,6 +18,10 @@
 
 namespace arca::secrets {
 
+// The additional authenticated data that binds a version's sealed value to its secret's ARN and its
+// version id: a ciphertext moved to another row does not open. `arca server rekey` uses it too.
+std::string ValueAad(const store::SecretRow& secret, const store::VersionRow& version);
+
 struct ServiceOptions {
   std::string partition = "aws";
   std::string account_id = "000000000000";
