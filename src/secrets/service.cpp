@@ -1,0 +1,1318 @@
+#include "secrets/service.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cctype>
+#include <set>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
+#include "secrets/filters.h"
+#include "secrets/meta.h"
+#include "secrets/password.h"
+#include "secrets/policy.h"
+
+namespace arca::secrets {
+
+std::string ValueAad(const store::SecretRow& secret, const store::VersionRow& version) {
+  return "arca-secret-value:" + secret.arn + ":" + version.version_id;
+}
+
+namespace {
+
+using store::SecretRow;
+using store::Transaction;
+using store::TxnMode;
+using store::VersionRow;
+
+constexpr std::string_view kCurrent = "AWSCURRENT";
+constexpr std::string_view kPrevious = "AWSPREVIOUS";
+constexpr std::size_t kMaxValueBytes = 65536;
+constexpr std::size_t kMaxVersionsKept = 100;
+constexpr std::int64_t kDayMs = 24LL * 3600 * 1000;
+constexpr std::size_t kMaxLabelsPerVersion = 20;
+constexpr std::size_t kMaxTags = 50;
+
+Error SecretNotFound() {
+  return Error(Code::kNotFound, "Secrets Manager can't find the specified secret.");
+}
+Error MarkedForDeletion() {
+  return Error(Code::kInvalidRequest,
+               "You can't perform this operation on the secret because it was marked for deletion.");
+}
+Error ReplicaIsReadOnly() {
+  return Error(Code::kInvalidRequest,
+               "Operation is not permitted on a replica secret. Call must be made in primary "
+               "secret's region.");
+}
+
+bool HasLabel(const VersionRow& v, std::string_view label) {
+  return std::find(v.labels.begin(), v.labels.end(), label) != v.labels.end();
+}
+void RemoveLabel(VersionRow& v, std::string_view label) {
+  std::erase_if(v.labels, [&](const std::string& l) { return l == label; });
+}
+
+bool ValidSecretName(const std::string& name) {
+  if (name.empty() || name.size() > 512) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("/_+=.@-").find(c) != std::string_view::npos;
+  });
+}
+
+Status ValidateToken(const std::optional<std::string>& token) {
+  if (token && (token->size() < 32 || token->size() > 64)) {
+    return Error(Code::kInvalidParameter,
+                 "ClientRequestToken must be between 32 and 64 characters long.");
+  }
+  return OkStatus();
+}
+
+Status ValidateLabel(const std::string& label) {
+  if (label.empty() || label.size() > 256) {
+    return Error(Code::kInvalidParameter, "A staging label must be between 1 and 256 characters.");
+  }
+  return OkStatus();
+}
+
+Status ValidateDescription(const std::optional<std::string>& d) {
+  if (d && d->size() > 2048) {
+    return Error(Code::kInvalidParameter, "Description must be no longer than 2048 characters.");
+  }
+  return OkStatus();
+}
+
+Status ValidateTags(const std::vector<Tag>& tags) {
+  for (const auto& t : tags) {
+    if (t.key.empty() || t.key.size() > 128) {
+      return Error(Code::kInvalidParameter, "A tag key must be between 1 and 128 characters.");
+    }
+    if (t.value.size() > 256) {
+      return Error(Code::kInvalidParameter, "A tag value must be at most 256 characters.");
+    }
+    if (t.key.rfind("aws:", 0) == 0) {
+      return Error(Code::kInvalidParameter, "Tag keys starting with \"aws:\" are reserved for AWS use.");
+    }
+  }
+  return OkStatus();
+}
+
+// Exactly one of SecretString / SecretBinary, within the size limit. `required` when the operation
+// must create a version.
+Status ValidateValue(const SecretValue& v, bool required) {
+  if (v.string && v.binary) {
+    return Error(Code::kInvalidParameter,
+                 "You can't specify both a binary secret value and a string secret value in the same "
+                 "secret.");
+  }
+  if (required && !v.string && !v.binary) {
+    return Error(Code::kInvalidParameter, "You must provide either SecretString or SecretBinary.");
+  }
+  if (v.string && v.string->size() > kMaxValueBytes) {
+    return Error(Code::kInvalidParameter, "SecretString must be no larger than 65536 bytes.");
+  }
+  if (v.binary && v.binary->size() > kMaxValueBytes) {
+    return Error(Code::kInvalidParameter, "SecretBinary must be no larger than 65536 bytes.");
+  }
+  return OkStatus();
+}
+
+std::string RandomSuffix() {
+  static constexpr std::string_view kChars =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string s(6, ' ');
+  for (char& c : s) c = kChars[crypto::RandomBelow(static_cast<std::uint32_t>(kChars.size()))];
+  return s;
+}
+
+std::int64_t DayOf(std::int64_t ms) { return ms - (ms % kDayMs); }
+
+std::string EncodeToken(std::size_t offset) {
+  return crypto::Base64Encode("arca-page:" + std::to_string(offset));
+}
+Result<std::size_t> DecodeToken(const std::optional<std::string>& token) {
+  if (!token) return std::size_t{0};
+  auto raw = crypto::Base64Decode(*token);
+  constexpr std::string_view kPrefix = "arca-page:";
+  if (!raw || raw->rfind(kPrefix, 0) != 0 || raw->size() == kPrefix.size() || raw->size() > 30) {
+    return Error(Code::kInvalidNextToken, "The NextToken value is invalid.");
+  }
+  std::size_t offset = 0;
+  for (char c : raw->substr(kPrefix.size())) {
+    if (c < '0' || c > '9') return Error(Code::kInvalidNextToken, "The NextToken value is invalid.");
+    offset = offset * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return offset;
+}
+
+Result<std::size_t> PageSize(const std::optional<std::int64_t>& max, std::int64_t limit,
+                             std::int64_t dflt) {
+  if (!max) return static_cast<std::size_t>(dflt);
+  if (*max < 1 || *max > limit) {
+    return Error(Code::kInvalidParameter,
+                 "MaxResults must be between 1 and " + std::to_string(limit) + ".");
+  }
+  return static_cast<std::size_t>(*max);
+}
+
+// A secret loaded for an operation.
+struct Loaded {
+  SecretRow row;
+  SecretMeta meta;
+  bool deleted() const { return row.deleted_ms.has_value(); }
+  bool is_replica() const { return meta.primary_region.has_value(); }
+};
+
+}  // namespace
+
+class SecretsService::Impl {
+ public:
+  Impl(store::Store& store, const crypto::Keyring& keyring, const Clock& clock, ServiceOptions opts)
+      : store_(store), keyring_(keyring), clock_(clock), opts_(std::move(opts)) {}
+
+  std::int64_t NowMs() const { return ToUnixMillis(clock_.Now()); }
+
+  std::string MakeArn(const std::string& region, const std::string& name_with_suffix) const {
+    Arn arn;
+    arn.partition = opts_.partition;
+    arn.service = "secretsmanager";
+    arn.region = region;
+    arn.account = opts_.account_id;
+    arn.resource = "secret:" + name_with_suffix;
+    return arn.ToString();
+  }
+
+  // Resolves a SecretId (name, full ARN or partial ARN) in the caller's region.
+  Result<Loaded> Resolve(Transaction& txn, const Context& ctx, const std::string& secret_id) {
+    if (secret_id.empty() || secret_id.size() > 2048) {
+      return Error(Code::kInvalidParameter, "SecretId must be between 1 and 2048 characters.");
+    }
+    std::optional<SecretRow> row;
+    if (secret_id.rfind("arn:", 0) == 0) {
+      auto arn = Arn::Parse(secret_id);
+      if (!arn || arn->service != "secretsmanager" || arn->resource.rfind("secret:", 0) != 0) {
+        return Error(Code::kInvalidParameter, "The ARN " + secret_id + " is not a valid secret ARN.");
+      }
+      if (arn->region != ctx.region || arn->account != opts_.account_id ||
+          arn->partition != opts_.partition) {
+        return SecretNotFound();
+      }
+      ARCA_ASSIGN_OR_RETURN(row, txn.GetSecretByArn(secret_id));
+      if (!row) {
+        // A partial ARN: the ARN without the 6-character suffix AWS appends.
+        ARCA_ASSIGN_OR_RETURN(row, txn.GetSecretByName(ctx.region, arn->resource.substr(7)));
+      }
+    } else {
+      ARCA_ASSIGN_OR_RETURN(row, txn.GetSecretByName(ctx.region, secret_id));
+    }
+    if (!row) return SecretNotFound();
+    ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row->meta));
+    return Loaded{std::move(*row), std::move(meta)};
+  }
+
+  // Resolve + the checks every mutating operation shares.
+  Result<Loaded> ResolveWritable(Transaction& txn, const Context& ctx, const std::string& id) {
+    ARCA_ASSIGN_OR_RETURN(Loaded s, Resolve(txn, ctx, id));
+    if (s.deleted()) return MarkedForDeletion();
+    if (s.is_replica()) return ReplicaIsReadOnly();
+    return s;
+  }
+
+  Status Save(Transaction& txn, Loaded& s) {
+    s.row.meta = s.meta.ToJson();
+    return txn.UpdateSecret(s.row);
+  }
+
+  Result<SecretBytes> OpenValue(const SecretRow& row, const VersionRow& v) const {
+    auto value = keyring_.Open(v.sealed, ValueAad(row, v));
+    if (!value.ok()) {
+      log::Error("secret value could not be decrypted",
+                 {{"arn", row.arn}, {"version_id", v.version_id}, {"error", value.error().ToLogString()}});
+      return Error(Code::kDecryptionFailure,
+                   "Secrets Manager can't decrypt the protected secret text using the provided KMS key.");
+    }
+    return std::move(value).value();
+  }
+
+  Result<crypto::Sealed> SealValue(const SecretRow& row, const VersionRow& v,
+                                   std::string_view plaintext) const {
+    auto sealed = keyring_.Seal(plaintext, ValueAad(row, v));
+    if (!sealed.ok()) {
+      log::Error("secret value could not be encrypted", {{"arn", row.arn}, {"error", sealed.error().ToLogString()}});
+      return Error(Code::kEncryptionFailure, "Secrets Manager can't encrypt the secret value.");
+    }
+    return std::move(sealed).value();
+  }
+
+  struct NewVersionResult {
+    std::string version_id;
+    std::vector<std::string> labels;
+    bool created = false;
+  };
+
+  // Adds a version with `value` and moves labels the way AWS does. Idempotent on the token.
+  Result<NewVersionResult> AddVersion(Transaction& txn, Loaded& s,
+                                      const std::optional<std::string>& token, SecretValue& value,
+                                      std::optional<std::vector<std::string>> stages) {
+    const std::string version_id = token ? *token : crypto::NewUuid();
+    const bool binary = value.binary.has_value();
+    const SecretBytes& plaintext = binary ? *value.binary : *value.string;
+
+    ARCA_ASSIGN_OR_RETURN(auto existing, txn.GetVersion(s.row.id, version_id));
+    if (existing) {
+      ARCA_ASSIGN_OR_RETURN(SecretBytes old, OpenValue(s.row, *existing));
+      if (existing->binary == binary && crypto::ConstantTimeEquals(old.view(), plaintext.view())) {
+        return NewVersionResult{version_id, existing->labels, false};
+      }
+      return Error(Code::kAlreadyExists,
+                   "You can't modify an existing version, you can only create a new version.");
+    }
+
+    std::vector<std::string> labels;
+    if (stages) {
+      for (const auto& l : *stages) {
+        ARCA_RETURN_IF_ERROR(ValidateLabel(l));
+        if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
+      }
+    } else {
+      labels.emplace_back(kCurrent);
+    }
+    if (labels.size() > kMaxLabelsPerVersion) {
+      return Error(Code::kLimitExceeded, "A version can have at most 20 staging labels.");
+    }
+
+    ARCA_ASSIGN_OR_RETURN(std::vector<VersionRow> versions, txn.ListVersions(s.row.id));
+    const bool has_current = std::any_of(versions.begin(), versions.end(),
+                                         [](const VersionRow& v) { return HasLabel(v, kCurrent); });
+    if (!has_current && std::find(labels.begin(), labels.end(), kCurrent) == labels.end()) {
+      labels.emplace_back(kCurrent);  // the first version is always current
+    }
+
+    VersionRow row;
+    row.secret_id = s.row.id;
+    row.version_id = version_id;
+    row.created_ms = NowMs();
+    row.labels = labels;
+    row.binary = binary;
+    ARCA_ASSIGN_OR_RETURN(row.sealed, SealValue(s.row, row, plaintext.view()));
+
+    ARCA_RETURN_IF_ERROR(MoveLabels(txn, versions, labels, version_id));
+    ARCA_RETURN_IF_ERROR(txn.InsertVersion(row));
+    versions.push_back(row);
+    ARCA_RETURN_IF_ERROR(PruneVersions(txn, versions));
+    s.meta.last_changed_ms = NowMs();
+    return NewVersionResult{version_id, labels, true};
+  }
+
+  // Takes `labels` off every other version. When AWSCURRENT moves, the version that had it gets
+  // AWSPREVIOUS (taken off whichever version had that).
+  Status MoveLabels(Transaction& txn, std::vector<VersionRow>& versions,
+                    const std::vector<std::string>& labels, const std::string& target_version) {
+    const bool moving_current = std::find(labels.begin(), labels.end(), kCurrent) != labels.end();
+    std::string old_current;
+    for (auto& v : versions) {
+      if (v.version_id != target_version && HasLabel(v, kCurrent)) old_current = v.version_id;
+    }
+    for (auto& v : versions) {
+      if (v.version_id == target_version) continue;
+      bool changed = false;
+      for (const auto& l : labels) {
+        if (HasLabel(v, l)) {
+          RemoveLabel(v, l);
+          changed = true;
+        }
+      }
+      if (moving_current && !old_current.empty()) {
+        if (v.version_id == old_current) {
+          if (!HasLabel(v, kPrevious)) {
+            v.labels.emplace_back(kPrevious);
+            changed = true;
+          }
+        } else if (HasLabel(v, kPrevious)) {
+          RemoveLabel(v, kPrevious);
+          changed = true;
+        }
+      }
+      if (changed) ARCA_RETURN_IF_ERROR(txn.UpdateVersion(v));
+    }
+    return OkStatus();
+  }
+
+  // AWS keeps at most 100 versions, removing unlabelled ones, oldest first, but never one created in
+  // the last 24 hours.
+  Status PruneVersions(Transaction& txn, std::vector<VersionRow>& versions) {
+    if (versions.size() <= kMaxVersionsKept) return OkStatus();
+    std::sort(versions.begin(), versions.end(), [](const VersionRow& a, const VersionRow& b) {
+      return std::tie(a.created_ms, a.version_id) < std::tie(b.created_ms, b.version_id);
+    });
+    const std::int64_t cutoff = NowMs() - kDayMs;
+    std::size_t count = versions.size();
+    for (const auto& v : versions) {
+      if (count <= kMaxVersionsKept) break;
+      if (v.labels.empty() && v.created_ms < cutoff) {
+        ARCA_RETURN_IF_ERROR(txn.DeleteVersion(v.secret_id, v.version_id));
+        --count;
+      }
+    }
+    return OkStatus();
+  }
+
+  // ---- replicas ----
+
+  // Makes (or refreshes) the replica of `primary` in `region` inside txn.
+  Status WriteReplica(Transaction& txn, const Loaded& primary, const ReplicaMeta& rep,
+                      std::optional<SecretRow> existing) {
+    Loaded replica;
+    if (existing) {
+      replica.row = std::move(*existing);
+      ARCA_ASSIGN_OR_RETURN(replica.meta, SecretMeta::FromJson(replica.row.meta));
+    } else {
+      replica.row.id = crypto::NewUuid();
+      replica.row.region = rep.region;
+      replica.row.name = primary.row.name;
+      Arn arn = *Arn::Parse(primary.row.arn);
+      arn.region = rep.region;
+      replica.row.arn = arn.ToString();
+      replica.row.created_ms = NowMs();
+    }
+    replica.meta.description = primary.meta.description;
+    replica.meta.kms_key_id = rep.kms_key_id;
+    replica.meta.type = primary.meta.type;
+    replica.meta.tags = primary.meta.tags;
+    replica.meta.last_changed_ms = primary.meta.last_changed_ms;
+    replica.meta.rotation = primary.meta.rotation;
+    replica.meta.primary_region = primary.row.region;
+    replica.meta.replicas.clear();
+    replica.row.meta = replica.meta.ToJson();
+    if (existing) {
+      ARCA_RETURN_IF_ERROR(txn.UpdateSecret(replica.row));
+    } else {
+      ARCA_RETURN_IF_ERROR(txn.InsertSecret(replica.row));
+    }
+
+    // Versions: same ids and labels, values sealed for the replica's ARN.
+    ARCA_ASSIGN_OR_RETURN(auto source, txn.ListVersions(primary.row.id));
+    ARCA_ASSIGN_OR_RETURN(auto mirror, txn.ListVersions(replica.row.id));
+    for (const auto& m : mirror) {
+      bool keep = std::any_of(source.begin(), source.end(),
+                              [&](const VersionRow& v) { return v.version_id == m.version_id; });
+      if (!keep) ARCA_RETURN_IF_ERROR(txn.DeleteVersion(m.secret_id, m.version_id));
+    }
+    for (const auto& v : source) {
+      auto it = std::find_if(mirror.begin(), mirror.end(),
+                             [&](const VersionRow& m) { return m.version_id == v.version_id; });
+      if (it != mirror.end()) {
+        if (it->labels != v.labels) {
+          VersionRow updated = *it;
+          updated.labels = v.labels;
+          ARCA_RETURN_IF_ERROR(txn.UpdateVersion(updated));
+        }
+        continue;
+      }
+      ARCA_ASSIGN_OR_RETURN(SecretBytes plaintext, OpenValue(primary.row, v));
+      VersionRow copy = v;
+      copy.secret_id = replica.row.id;
+      copy.last_accessed_ms.reset();
+      ARCA_ASSIGN_OR_RETURN(copy.sealed, SealValue(replica.row, copy, plaintext.view()));
+      ARCA_RETURN_IF_ERROR(txn.InsertVersion(copy));
+    }
+    return OkStatus();
+  }
+
+  // Keeps every in-sync replica in step with its primary; called after each change to a primary.
+  Status SyncReplicas(Transaction& txn, const Loaded& primary) {
+    for (const auto& rep : primary.meta.replicas) {
+      if (rep.status != "InSync") continue;
+      ARCA_ASSIGN_OR_RETURN(auto row, txn.GetSecretByName(rep.region, primary.row.name));
+      if (!row) continue;
+      ARCA_RETURN_IF_ERROR(WriteReplica(txn, primary, rep, std::move(row)));
+    }
+    return OkStatus();
+  }
+
+  // Saves a changed primary and brings its replicas along.
+  Status SaveAndSync(Transaction& txn, Loaded& s) {
+    ARCA_RETURN_IF_ERROR(Save(txn, s));
+    return SyncReplicas(txn, s);
+  }
+
+  Result<std::vector<ReplicationStatus>> AddReplicas(Transaction& txn, Loaded& primary,
+                                                     const std::vector<ReplicaRegionInput>& regions,
+                                                     bool force) {
+    std::set<std::string> seen;
+    for (const auto& r : regions) {
+      if (r.region.empty() || r.region.size() > 128) {
+        return Error(Code::kInvalidParameter, "A replica Region must be between 1 and 128 characters.");
+      }
+      if (r.region == primary.row.region) {
+        return Error(Code::kInvalidParameter,
+                     "You can't replicate a secret to the Region it is already in: " + r.region + ".");
+      }
+      if (!seen.insert(r.region).second) {
+        return Error(Code::kInvalidParameter, "The Region " + r.region + " is listed more than once.");
+      }
+      for (const auto& existing : primary.meta.replicas) {
+        if (existing.region == r.region) {
+          return Error(Code::kInvalidParameter,
+                       "The secret is already replicated to " + r.region + ".");
+        }
+      }
+    }
+    for (const auto& r : regions) {
+      ReplicaMeta rep;
+      rep.region = r.region;
+      rep.kms_key_id = r.kms_key_id;
+      ARCA_ASSIGN_OR_RETURN(auto clash, txn.GetSecretByName(r.region, primary.row.name));
+      if (clash && !force) {
+        rep.status = "Failed";
+        rep.status_message =
+            "Replication failed: Secret name already exists in the destination Region.";
+        primary.meta.replicas.push_back(rep);
+        continue;
+      }
+      if (clash) ARCA_RETURN_IF_ERROR(txn.DeleteSecret(clash->id));
+      ARCA_RETURN_IF_ERROR(WriteReplica(txn, primary, rep, std::nullopt));
+      primary.meta.replicas.push_back(rep);
+    }
+    return ReplicationStatuses(primary.meta);
+  }
+
+  static std::vector<ReplicationStatus> ReplicationStatuses(const SecretMeta& meta) {
+    std::vector<ReplicationStatus> out;
+    for (const auto& r : meta.replicas) {
+      ReplicationStatus st;
+      st.region = r.region;
+      st.kms_key_id = r.kms_key_id.value_or("alias/aws/secretsmanager");
+      st.status = r.status;
+      st.status_message = r.status_message;
+      out.push_back(std::move(st));
+    }
+    return out;
+  }
+
+  // ---- descriptions ----
+
+  SecretDescription Describe(const Loaded& s, const std::vector<VersionRow>& versions) const {
+    SecretDescription d;
+    d.arn = s.row.arn;
+    d.name = s.row.name;
+    d.type = s.meta.type;
+    d.description = s.meta.description;
+    d.kms_key_id = s.meta.kms_key_id;
+    d.rotation_enabled = s.meta.rotation.enabled;
+    d.rotation_lambda_arn = s.meta.rotation.lambda_arn;
+    d.rotation_rules = s.meta.rotation.rules;
+    d.external_rotation_metadata = s.meta.rotation.external_metadata;
+    d.external_rotation_role_arn = s.meta.rotation.role_arn;
+    if (s.meta.rotation.last_rotated_ms) d.last_rotated_date = FromUnixMillis(*s.meta.rotation.last_rotated_ms);
+    d.last_changed_date = FromUnixMillis(s.meta.last_changed_ms);
+    if (s.meta.last_accessed_ms) d.last_accessed_date = FromUnixMillis(*s.meta.last_accessed_ms);
+    if (s.row.deleted_ms) d.deleted_date = FromUnixMillis(*s.row.purge_ms);
+    d.next_rotation_date = NextRotation(s);
+    d.tags = s.meta.tags;
+    for (const auto& v : versions) {
+      if (!v.labels.empty()) d.version_ids_to_stages.emplace_back(v.version_id, v.labels);
+    }
+    d.owning_service = s.meta.owning_service;
+    d.created_date = FromUnixMillis(s.row.created_ms);
+    if (s.meta.primary_region) {
+      d.primary_region = s.meta.primary_region;
+    } else if (!s.meta.replicas.empty()) {
+      d.primary_region = s.row.region;
+      d.replication_status = ReplicationStatuses(s.meta);
+    }
+    return d;
+  }
+
+  std::optional<TimePoint> NextRotation(const Loaded& s) const {
+    const auto& rot = s.meta.rotation;
+    if (!rot.enabled || !rot.rules) return std::nullopt;
+    std::int64_t base = rot.last_rotated_ms.value_or(s.row.created_ms);
+    std::optional<std::int64_t> period_ms;
+    if (rot.rules->automatically_after_days) {
+      period_ms = *rot.rules->automatically_after_days * kDayMs;
+    } else if (rot.rules->schedule_expression) {
+      // rate(N days|hours); cron() schedules are computed by the rotation engine (later issue).
+      const std::string& e = *rot.rules->schedule_expression;
+      unsigned n = 0;
+      char unit[16] = {};
+      if (std::sscanf(e.c_str(), "rate(%u %15[a-z])", &n, unit) == 2 && n > 0) {  // NOLINT
+        std::string u(unit);
+        if (u == "day" || u == "days") period_ms = static_cast<std::int64_t>(n) * kDayMs;
+        if (u == "hour" || u == "hours") period_ms = static_cast<std::int64_t>(n) * 3600 * 1000;
+      }
+    }
+    if (!period_ms) return std::nullopt;
+    return FromUnixMillis(base + *period_ms);
+  }
+
+  FilterSubject SubjectOf(const Loaded& s) const {
+    FilterSubject f;
+    f.name = s.row.name;
+    f.description = s.meta.description.value_or("");
+    f.tags = s.meta.tags;
+    if (s.meta.primary_region) {
+      f.primary_region = *s.meta.primary_region;
+    } else if (!s.meta.replicas.empty()) {
+      f.primary_region = s.row.region;
+    }
+    f.owning_service = s.meta.owning_service.value_or("");
+    return f;
+  }
+
+  Result<SecretValueOutput> ReadValue(Transaction& txn, const Loaded& s,
+                                      const std::optional<std::string>& version_id,
+                                      const std::optional<std::string>& version_stage,
+                                      std::optional<VersionRow>* read_version) {
+    if (s.deleted()) return MarkedForDeletion();
+    std::optional<VersionRow> version;
+    if (version_id) {
+      ARCA_ASSIGN_OR_RETURN(version, txn.GetVersion(s.row.id, *version_id));
+      if (!version || (version_stage && !HasLabel(*version, *version_stage))) {
+        return Error(Code::kNotFound,
+                     "Secrets Manager can't find the specified secret value for VersionId: " +
+                         *version_id);
+      }
+    } else {
+      const std::string stage = version_stage.value_or(std::string(kCurrent));
+      ARCA_ASSIGN_OR_RETURN(auto versions, txn.ListVersions(s.row.id));
+      for (auto& v : versions) {
+        if (HasLabel(v, stage)) {
+          version = std::move(v);
+          break;
+        }
+      }
+      if (!version) {
+        return Error(Code::kNotFound,
+                     "Secrets Manager can't find the specified secret value for staging label: " + stage);
+      }
+    }
+    ARCA_ASSIGN_OR_RETURN(SecretBytes plaintext, OpenValue(s.row, *version));
+    SecretValueOutput out;
+    out.arn = s.row.arn;
+    out.name = s.row.name;
+    out.version_id = version->version_id;
+    if (version->binary) {
+      out.secret_binary = std::move(plaintext);
+    } else {
+      out.secret_string = std::move(plaintext);
+    }
+    out.version_stages = version->labels;
+    out.created_date = FromUnixMillis(version->created_ms);
+    *read_version = std::move(version);
+    return out;
+  }
+
+  // Records the day of last access (AWS keeps only the date) on the secret and the version. At most
+  // one write per secret per day, so reads stay reads.
+  void TouchAccessed(const SecretRow& secret, const SecretMeta& meta, const VersionRow& version) {
+    const std::int64_t today = DayOf(NowMs());
+    if (meta.last_accessed_ms == today && version.last_accessed_ms == today) return;
+    auto touch = [&]() -> Status {
+      ARCA_ASSIGN_OR_RETURN(auto txn, store_.Begin(TxnMode::kWrite));
+      ARCA_ASSIGN_OR_RETURN(auto row, txn->GetSecretById(secret.id));
+      if (!row) return OkStatus();
+      ARCA_ASSIGN_OR_RETURN(SecretMeta m, SecretMeta::FromJson(row->meta));
+      if (m.last_accessed_ms != today) {
+        m.last_accessed_ms = today;
+        row->meta = m.ToJson();
+        ARCA_RETURN_IF_ERROR(txn->UpdateSecret(*row));
+      }
+      ARCA_ASSIGN_OR_RETURN(auto v, txn->GetVersion(secret.id, version.version_id));
+      if (v && v->last_accessed_ms != today) {
+        v->last_accessed_ms = today;
+        ARCA_RETURN_IF_ERROR(txn->UpdateVersion(*v));
+      }
+      return txn->Commit();
+    };
+    if (auto st = touch(); !st.ok()) {
+      log::Warn("could not record last access", {{"arn", secret.arn}, {"error", st.error().ToLogString()}});
+    }
+  }
+
+  store::Store& store_;
+  const crypto::Keyring& keyring_;
+  const Clock& clock_;
+  ServiceOptions opts_;
+};
+
+SecretsService::SecretsService(store::Store& store, const crypto::Keyring& keyring,
+                               const Clock& clock, ServiceOptions options)
+    : impl_(std::make_shared<Impl>(store, keyring, clock, std::move(options))) {}
+
+// ---- CreateSecret ----
+
+Result<CreateSecretOutput> SecretsService::CreateSecret(const Context& ctx, CreateSecretInput in) {
+  if (!ValidSecretName(in.name)) {
+    return Error(Code::kInvalidParameter,
+                 "Invalid name. Must be a valid name containing alphanumeric characters, or any of "
+                 "the following: -/_+=.@!");
+  }
+  ARCA_RETURN_IF_ERROR(ValidateToken(in.client_request_token));
+  ARCA_RETURN_IF_ERROR(ValidateDescription(in.description));
+  ARCA_RETURN_IF_ERROR(ValidateValue(in.value, false));
+  if (in.tags) {
+    ARCA_RETURN_IF_ERROR(ValidateTags(*in.tags));
+    if (in.tags->size() > kMaxTags) {
+      return Error(Code::kInvalidParameter, "A secret can have at most 50 tags.");
+    }
+  }
+  const bool has_value = in.value.string || in.value.binary;
+
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(auto existing, txn->GetSecretByName(ctx.region, in.name));
+  if (existing) {
+    if (existing->deleted_ms) {
+      return Error(Code::kInvalidRequest,
+                   "You can't create this secret because a secret with this name is already "
+                   "scheduled for deletion.");
+    }
+    // A retried CreateSecret (same token, same value) succeeds again without a change.
+    if (in.client_request_token && has_value) {
+      ARCA_ASSIGN_OR_RETURN(auto v, txn->GetVersion(existing->id, *in.client_request_token));
+      if (v) {
+        ARCA_ASSIGN_OR_RETURN(SecretBytes old, impl_->OpenValue(*existing, *v));
+        const SecretBytes& now = in.value.binary ? *in.value.binary : *in.value.string;
+        if (v->binary == in.value.binary.has_value() &&
+            crypto::ConstantTimeEquals(old.view(), now.view())) {
+          ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(existing->meta));
+          return CreateSecretOutput{existing->arn, existing->name, v->version_id,
+                                    Impl::ReplicationStatuses(meta)};
+        }
+      }
+    }
+    return Error(Code::kAlreadyExists,
+                 "The operation failed because the secret " + in.name + " already exists.");
+  }
+
+  Loaded s;
+  s.row.id = crypto::NewUuid();
+  s.row.region = ctx.region;
+  s.row.name = in.name;
+  s.row.arn = impl_->MakeArn(ctx.region, in.name + "-" + RandomSuffix());
+  s.row.created_ms = impl_->NowMs();
+  s.meta.description = in.description;
+  s.meta.kms_key_id = in.kms_key_id;
+  s.meta.type = in.type;
+  if (in.tags) s.meta.tags = *in.tags;
+  s.meta.last_changed_ms = s.row.created_ms;
+  s.row.meta = s.meta.ToJson();
+  ARCA_RETURN_IF_ERROR(txn->InsertSecret(s.row));
+
+  CreateSecretOutput out;
+  out.arn = s.row.arn;
+  out.name = s.row.name;
+  if (has_value) {
+    ARCA_ASSIGN_OR_RETURN(auto added,
+                          impl_->AddVersion(*txn, s, in.client_request_token, in.value, std::nullopt));
+    out.version_id = added.version_id;
+  }
+  if (!in.add_replica_regions.empty()) {
+    ARCA_ASSIGN_OR_RETURN(out.replication_status,
+                          impl_->AddReplicas(*txn, s, in.add_replica_regions,
+                                             in.force_overwrite_replica_secret));
+  }
+  ARCA_RETURN_IF_ERROR(impl_->Save(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return out;
+}
+
+// ---- values ----
+
+Result<SecretValueOutput> SecretsService::GetSecretValue(const Context& ctx,
+                                                         const GetSecretValueInput& in) {
+  std::optional<VersionRow> version;
+  std::optional<Loaded> loaded;
+  Result<SecretValueOutput> out = Error(Code::kInternal, "unreachable");
+  {
+    ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
+    ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+    out = impl_->ReadValue(*txn, s, in.version_id, in.version_stage, &version);
+    loaded = std::move(s);
+  }
+  if (out.ok()) impl_->TouchAccessed(loaded->row, loaded->meta, *version);
+  return out;
+}
+
+Result<PutSecretValueOutput> SecretsService::PutSecretValue(const Context& ctx,
+                                                            PutSecretValueInput in) {
+  ARCA_RETURN_IF_ERROR(ValidateToken(in.client_request_token));
+  ARCA_RETURN_IF_ERROR(ValidateValue(in.value, true));
+  if (in.version_stages && in.version_stages->empty()) {
+    return Error(Code::kInvalidParameter, "VersionStages must contain at least one staging label.");
+  }
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(auto added, impl_->AddVersion(*txn, s, in.client_request_token, in.value,
+                                                      in.version_stages));
+  if (added.created) {
+    ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+    ARCA_RETURN_IF_ERROR(txn->Commit());
+  }
+  return PutSecretValueOutput{s.row.arn, s.row.name, added.version_id, added.labels};
+}
+
+Result<UpdateSecretOutput> SecretsService::UpdateSecret(const Context& ctx, UpdateSecretInput in) {
+  ARCA_RETURN_IF_ERROR(ValidateToken(in.client_request_token));
+  ARCA_RETURN_IF_ERROR(ValidateDescription(in.description));
+  ARCA_RETURN_IF_ERROR(ValidateValue(in.value, false));
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  UpdateSecretOutput out{s.row.arn, s.row.name, std::nullopt};
+  bool changed = false;
+  if (in.description) {
+    s.meta.description = in.description;
+    changed = true;
+  }
+  if (in.kms_key_id) {
+    s.meta.kms_key_id = in.kms_key_id;
+    changed = true;
+  }
+  if (in.type) {
+    s.meta.type = in.type;
+    changed = true;
+  }
+  if (in.value.string || in.value.binary) {
+    ARCA_ASSIGN_OR_RETURN(auto added, impl_->AddVersion(*txn, s, in.client_request_token, in.value,
+                                                        std::nullopt));
+    out.version_id = added.version_id;
+    changed = changed || added.created;
+  }
+  if (changed) {
+    s.meta.last_changed_ms = impl_->NowMs();
+    ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+    ARCA_RETURN_IF_ERROR(txn->Commit());
+  }
+  return out;
+}
+
+Result<ArnNameOutput> SecretsService::UpdateSecretVersionStage(
+    const Context& ctx, const UpdateSecretVersionStageInput& in) {
+  ARCA_RETURN_IF_ERROR(ValidateLabel(in.version_stage));
+  if (!in.remove_from_version_id && !in.move_to_version_id) {
+    return Error(Code::kInvalidParameter,
+                 "You must specify RemoveFromVersionId, MoveToVersionId, or both.");
+  }
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
+  auto find = [&](const std::string& id) -> VersionRow* {
+    for (auto& v : versions) {
+      if (v.version_id == id) return &v;
+    }
+    return nullptr;
+  };
+  VersionRow* holder = nullptr;
+  for (auto& v : versions) {
+    if (HasLabel(v, in.version_stage)) holder = &v;
+  }
+  if (in.remove_from_version_id) {
+    if (find(*in.remove_from_version_id) == nullptr) {
+      return Error(Code::kInvalidParameter,
+                   "The version " + *in.remove_from_version_id + " does not exist for this secret.");
+    }
+    if (holder == nullptr || holder->version_id != *in.remove_from_version_id) {
+      return Error(Code::kInvalidParameter,
+                   "The parameter RemoveFromVersionId doesn't match the version that currently has "
+                   "the staging label " + in.version_stage + ".");
+    }
+  }
+  VersionRow* target = nullptr;
+  if (in.move_to_version_id) {
+    target = find(*in.move_to_version_id);
+    if (target == nullptr) {
+      return Error(Code::kInvalidParameter,
+                   "The version " + *in.move_to_version_id + " does not exist for this secret.");
+    }
+    if (holder != nullptr && holder != target && !in.remove_from_version_id) {
+      return Error(Code::kInvalidParameter,
+                   "The staging label " + in.version_stage + " is currently attached to version " +
+                       holder->version_id +
+                       ", so you must explicitly reference that version in RemoveFromVersionId.");
+    }
+  } else if (in.version_stage == kCurrent) {
+    return Error(Code::kInvalidParameter,
+                 "You can't remove the staging label AWSCURRENT from a version; move it to another "
+                 "version instead.");
+  }
+
+  if (target != nullptr) {
+    if (!HasLabel(*target, in.version_stage)) {
+      if (target->labels.size() >= kMaxLabelsPerVersion) {
+        return Error(Code::kLimitExceeded, "A version can have at most 20 staging labels.");
+      }
+      ARCA_RETURN_IF_ERROR(impl_->MoveLabels(*txn, versions, {in.version_stage}, target->version_id));
+      target->labels.push_back(in.version_stage);
+      if (in.version_stage == kCurrent) RemoveLabel(*target, kPrevious);
+      ARCA_RETURN_IF_ERROR(txn->UpdateVersion(*target));
+    }
+  } else if (holder != nullptr) {
+    RemoveLabel(*holder, in.version_stage);
+    ARCA_RETURN_IF_ERROR(txn->UpdateVersion(*holder));
+  }
+  ARCA_RETURN_IF_ERROR(impl_->PruneVersions(*txn, versions));
+  s.meta.last_changed_ms = impl_->NowMs();
+  ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return ArnNameOutput{s.row.arn, s.row.name};
+}
+
+// ---- reading metadata ----
+
+Result<SecretDescription> SecretsService::DescribeSecret(const Context& ctx, const SecretIdInput& in) {
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
+  return impl_->Describe(s, versions);
+}
+
+Result<ListSecretsOutput> SecretsService::ListSecrets(const Context& ctx, const ListSecretsInput& in) {
+  ARCA_ASSIGN_OR_RETURN(std::size_t page, PageSize(in.max_results, 100, 100));
+  ARCA_ASSIGN_OR_RETURN(std::size_t offset, DecodeToken(in.next_token));
+  ARCA_RETURN_IF_ERROR(ValidateFilters(in.filters));
+  const std::string order = in.sort_order.value_or("desc");
+  if (order != "asc" && order != "desc") {
+    return Error(Code::kInvalidParameter, "SortOrder must be asc or desc.");
+  }
+  const std::string sort_by = in.sort_by.value_or("created-date");
+  if (sort_by != "created-date" && sort_by != "last-accessed-date" &&
+      sort_by != "last-changed-date" && sort_by != "name") {
+    return Error(Code::kInvalidParameter,
+                 "SortBy must be created-date, last-accessed-date, last-changed-date or name.");
+  }
+
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
+  ARCA_ASSIGN_OR_RETURN(auto rows, txn->ListSecrets(ctx.region));
+  std::vector<Loaded> matched;
+  for (auto& row : rows) {
+    if (row.deleted_ms && !in.include_planned_deletion.value_or(false)) continue;
+    ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row.meta));
+    Loaded s{std::move(row), std::move(meta)};
+    if (MatchesFilters(in.filters, impl_->SubjectOf(s))) matched.push_back(std::move(s));
+  }
+  auto key = [&](const Loaded& s) -> std::int64_t {
+    if (sort_by == "last-accessed-date") return s.meta.last_accessed_ms.value_or(0);
+    if (sort_by == "last-changed-date") return s.meta.last_changed_ms;
+    return s.row.created_ms;
+  };
+  std::stable_sort(matched.begin(), matched.end(), [&](const Loaded& a, const Loaded& b) {
+    if (sort_by == "name") {
+      return order == "asc" ? a.row.name < b.row.name : a.row.name > b.row.name;
+    }
+    auto ka = std::make_tuple(key(a), a.row.id), kb = std::make_tuple(key(b), b.row.id);
+    return order == "asc" ? ka < kb : ka > kb;
+  });
+  if (offset > matched.size()) return Error(Code::kInvalidNextToken, "The NextToken value is invalid.");
+
+  ListSecretsOutput out;
+  const std::size_t end = std::min(matched.size(), offset + page);
+  for (std::size_t i = offset; i < end; ++i) {
+    ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(matched[i].row.id));
+    out.secrets.push_back(impl_->Describe(matched[i], versions));
+  }
+  if (end < matched.size()) out.next_token = EncodeToken(end);
+  return out;
+}
+
+Result<ListSecretVersionIdsOutput> SecretsService::ListSecretVersionIds(
+    const Context& ctx, const ListSecretVersionIdsInput& in) {
+  ARCA_ASSIGN_OR_RETURN(std::size_t page, PageSize(in.max_results, 100, 100));
+  ARCA_ASSIGN_OR_RETURN(std::size_t offset, DecodeToken(in.next_token));
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
+  std::vector<VersionRow> shown;
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {  // newest first
+    if (!it->labels.empty() || in.include_deprecated.value_or(false)) shown.push_back(*it);
+  }
+  if (offset > shown.size()) return Error(Code::kInvalidNextToken, "The NextToken value is invalid.");
+  ListSecretVersionIdsOutput out;
+  out.arn = s.row.arn;
+  out.name = s.row.name;
+  const std::size_t end = std::min(shown.size(), offset + page);
+  for (std::size_t i = offset; i < end; ++i) {
+    SecretVersionEntry e;
+    e.version_id = shown[i].version_id;
+    e.version_stages = shown[i].labels;
+    if (shown[i].last_accessed_ms) e.last_accessed_date = FromUnixMillis(*shown[i].last_accessed_ms);
+    e.created_date = FromUnixMillis(shown[i].created_ms);
+    e.kms_key_ids.push_back(s.meta.kms_key_id.value_or("DefaultEncryptionKey"));
+    out.versions.push_back(std::move(e));
+  }
+  if (end < shown.size()) out.next_token = EncodeToken(end);
+  return out;
+}
+
+Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
+    const Context& ctx, const BatchGetSecretValueInput& in) {
+  const bool by_ids = in.secret_id_list.has_value();
+  if (by_ids == !in.filters.empty()) {
+    return Error(Code::kInvalidParameter,
+                 "Either SecretIdList or Filters must be provided, but not both.");
+  }
+  if (by_ids && (in.secret_id_list->empty() || in.secret_id_list->size() > 20)) {
+    return Error(Code::kInvalidParameter, "SecretIdList must contain between 1 and 20 secret ids.");
+  }
+  if (by_ids && in.max_results) {
+    return Error(Code::kInvalidParameter, "MaxResults can be used only with Filters.");
+  }
+  ARCA_RETURN_IF_ERROR(ValidateFilters(in.filters));
+  ARCA_ASSIGN_OR_RETURN(std::size_t page, PageSize(in.max_results, 20, 20));
+  ARCA_ASSIGN_OR_RETURN(std::size_t offset, DecodeToken(in.next_token));
+
+  BatchGetSecretValueOutput out;
+  std::vector<std::pair<Loaded, VersionRow>> touched;
+  {
+    ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
+    auto read = [&](const std::string& id, Loaded s) {
+      std::optional<VersionRow> version;
+      auto value = impl_->ReadValue(*txn, s, std::nullopt, std::nullopt, &version);
+      if (value.ok()) {
+        out.secret_values.push_back(std::move(value).value());
+        touched.emplace_back(std::move(s), std::move(*version));
+      } else {
+        out.errors.push_back({id, "", value.error().message()});
+        switch (value.error().code()) {
+          case Code::kNotFound: out.errors.back().error_code = "ResourceNotFoundException"; break;
+          case Code::kInvalidRequest: out.errors.back().error_code = "InvalidRequestException"; break;
+          case Code::kDecryptionFailure: out.errors.back().error_code = "DecryptionFailure"; break;
+          default: out.errors.back().error_code = "InternalServiceError"; break;
+        }
+      }
+    };
+    if (by_ids) {
+      for (const auto& id : *in.secret_id_list) {
+        auto s = impl_->Resolve(*txn, ctx, id);
+        if (!s.ok()) {
+          if (s.error().code() != Code::kNotFound && s.error().code() != Code::kInvalidParameter) {
+            return std::move(s).error();
+          }
+          out.errors.push_back({id,
+                                s.error().code() == Code::kNotFound ? "ResourceNotFoundException"
+                                                                    : "InvalidParameterException",
+                                s.error().message()});
+          continue;
+        }
+        read(id, std::move(s).value());
+      }
+    } else {
+      ARCA_ASSIGN_OR_RETURN(auto rows, txn->ListSecrets(ctx.region));
+      std::vector<Loaded> matched;
+      for (auto& row : rows) {
+        if (row.deleted_ms) continue;
+        ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row.meta));
+        Loaded s{std::move(row), std::move(meta)};
+        if (MatchesFilters(in.filters, impl_->SubjectOf(s))) matched.push_back(std::move(s));
+      }
+      if (offset > matched.size()) {
+        return Error(Code::kInvalidNextToken, "The NextToken value is invalid.");
+      }
+      const std::size_t end = std::min(matched.size(), offset + page);
+      for (std::size_t i = offset; i < end; ++i) {
+        std::string name = matched[i].row.name;
+        read(name, std::move(matched[i]));
+      }
+      if (end < matched.size()) out.next_token = EncodeToken(end);
+    }
+  }
+  for (const auto& [s, v] : touched) impl_->TouchAccessed(s.row, s.meta, v);
+  return out;
+}
+
+// ---- deletion ----
+
+Result<DeleteSecretOutput> SecretsService::DeleteSecret(const Context& ctx,
+                                                        const DeleteSecretInput& in) {
+  const bool force = in.force_delete_without_recovery.value_or(false);
+  if (force && in.recovery_window_in_days) {
+    return Error(Code::kInvalidParameter,
+                 "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
+  }
+  const std::int64_t days = in.recovery_window_in_days.value_or(30);
+  if (days < 7 || days > 30) {
+    return Error(Code::kInvalidParameter,
+                 "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).");
+  }
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  if (s.is_replica()) return ReplicaIsReadOnly();
+  if (!s.meta.replicas.empty()) {
+    return Error(Code::kInvalidRequest,
+                 "You can't delete secret " + s.row.name +
+                     " because it's replicated to other Regions. First remove the replica Regions "
+                     "with RemoveRegionsFromReplication.");
+  }
+  const std::int64_t now = impl_->NowMs();
+  if (force) {
+    ARCA_RETURN_IF_ERROR(txn->DeleteSecret(s.row.id));
+    ARCA_RETURN_IF_ERROR(txn->Commit());
+    return DeleteSecretOutput{s.row.arn, s.row.name, FromUnixMillis(now)};
+  }
+  if (s.deleted()) return MarkedForDeletion();
+  s.row.deleted_ms = now;
+  s.row.purge_ms = now + days * kDayMs;
+  ARCA_RETURN_IF_ERROR(impl_->Save(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return DeleteSecretOutput{s.row.arn, s.row.name, FromUnixMillis(*s.row.purge_ms)};
+}
+
+Result<ArnNameOutput> SecretsService::RestoreSecret(const Context& ctx, const SecretIdInput& in) {
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  if (s.is_replica()) return ReplicaIsReadOnly();
+  if (s.deleted()) {
+    s.row.deleted_ms.reset();
+    s.row.purge_ms.reset();
+    ARCA_RETURN_IF_ERROR(impl_->Save(*txn, s));
+    ARCA_RETURN_IF_ERROR(txn->Commit());
+  }
+  return ArnNameOutput{s.row.arn, s.row.name};
+}
+
+Result<int> SecretsService::PurgeExpired() {
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(auto due, txn->ListSecretsDueForPurge(impl_->NowMs()));
+  for (const auto& row : due) {
+    ARCA_RETURN_IF_ERROR(txn->DeleteSecret(row.id));
+    log::Info("secret purged", {{"arn", row.arn}});
+  }
+  if (!due.empty()) ARCA_RETURN_IF_ERROR(txn->Commit());
+  return static_cast<int>(due.size());
+}
+
+// ---- passwords, tags, policies ----
+
+Result<std::string> SecretsService::GetRandomPassword(const Context& /*ctx*/,
+                                                      const GetRandomPasswordInput& in) {
+  ARCA_ASSIGN_OR_RETURN(SecretBytes pw, GenerateRandomPassword(in));
+  return std::string(pw.view());
+}
+
+Status SecretsService::TagResource(const Context& ctx, const TagResourceInput& in) {
+  ARCA_RETURN_IF_ERROR(ValidateTags(in.tags));
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  for (const auto& t : in.tags) {
+    auto it = std::find_if(s.meta.tags.begin(), s.meta.tags.end(),
+                           [&](const Tag& x) { return x.key == t.key; });
+    if (it != s.meta.tags.end()) {
+      it->value = t.value;
+    } else {
+      s.meta.tags.push_back(t);
+    }
+  }
+  if (s.meta.tags.size() > kMaxTags) {
+    return Error(Code::kInvalidParameter, "A secret can have at most 50 tags.");
+  }
+  s.meta.last_changed_ms = impl_->NowMs();
+  ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+  return txn->Commit();
+}
+
+Status SecretsService::UntagResource(const Context& ctx, const UntagResourceInput& in) {
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  std::erase_if(s.meta.tags, [&](const Tag& t) {
+    return std::find(in.tag_keys.begin(), in.tag_keys.end(), t.key) != in.tag_keys.end();
+  });
+  s.meta.last_changed_ms = impl_->NowMs();
+  ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+  return txn->Commit();
+}
+
+Result<ArnNameOutput> SecretsService::PutResourcePolicy(const Context& ctx,
+                                                        const PutResourcePolicyInput& in) {
+  if (in.resource_policy.empty() || in.resource_policy.size() > kMaxResourcePolicySize) {
+    return Error(Code::kInvalidParameter, "ResourcePolicy must be between 1 and 20480 characters.");
+  }
+  ARCA_ASSIGN_OR_RETURN(auto problems, ValidatePolicyDocument(in.resource_policy));
+  if (!problems.empty()) {
+    return Error(Code::kMalformedPolicy,
+                 "This resource policy contains a syntax error: " + problems.front().error_message);
+  }
+  if (in.block_public_policy.value_or(false) && PolicyIsPublic(in.resource_policy)) {
+    return Error(Code::kPublicPolicy, "This resource policy will grant public access to the secret.");
+  }
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  s.meta.resource_policy = in.resource_policy;
+  s.meta.last_changed_ms = impl_->NowMs();
+  ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return ArnNameOutput{s.row.arn, s.row.name};
+}
+
+Result<GetResourcePolicyOutput> SecretsService::GetResourcePolicy(const Context& ctx,
+                                                                  const SecretIdInput& in) {
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  if (s.deleted()) return MarkedForDeletion();
+  return GetResourcePolicyOutput{s.row.arn, s.row.name, s.meta.resource_policy};
+}
+
+Result<ArnNameOutput> SecretsService::DeleteResourcePolicy(const Context& ctx,
+                                                           const SecretIdInput& in) {
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  if (s.meta.resource_policy) {
+    s.meta.resource_policy.reset();
+    s.meta.last_changed_ms = impl_->NowMs();
+    ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+    ARCA_RETURN_IF_ERROR(txn->Commit());
+  }
+  return ArnNameOutput{s.row.arn, s.row.name};
+}
+
+Result<ValidateResourcePolicyOutput> SecretsService::ValidateResourcePolicy(
+    const Context& ctx, const ValidateResourcePolicyInput& in) {
+  if (in.resource_policy.empty() || in.resource_policy.size() > kMaxResourcePolicySize) {
+    return Error(Code::kInvalidParameter, "ResourcePolicy must be between 1 and 20480 characters.");
+  }
+  if (in.secret_id) {
+    ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
+    ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, *in.secret_id));
+    (void)s;
+  }
+  ARCA_ASSIGN_OR_RETURN(auto problems, ValidatePolicyDocument(in.resource_policy));
+  ValidateResourcePolicyOutput out;
+  out.passed = problems.empty();
+  out.errors = std::move(problems);
+  return out;
+}
+
+// ---- rotation configuration (the engine that runs rotations is its own module) ----
+
+Result<RotateSecretOutput> SecretsService::RotateSecret(const Context& ctx,
+                                                        const RotateSecretInput& in) {
+  ARCA_RETURN_IF_ERROR(ValidateToken(in.client_request_token));
+  if (in.rotation_lambda_arn) {
+    auto arn = Arn::Parse(*in.rotation_lambda_arn);
+    if (!arn || in.rotation_lambda_arn->size() > 2048) {
+      return Error(Code::kInvalidParameter, "RotationLambdaARN must be a valid ARN.");
+    }
+  }
+  if (in.rotation_rules) {
+    const auto& r = *in.rotation_rules;
+    if (r.automatically_after_days && r.schedule_expression) {
+      return Error(Code::kInvalidParameter,
+                   "You can't specify both AutomaticallyAfterDays and ScheduleExpression.");
+    }
+    if (r.automatically_after_days && (*r.automatically_after_days < 1 || *r.automatically_after_days > 1000)) {
+      return Error(Code::kInvalidParameter, "AutomaticallyAfterDays must be between 1 and 1000.");
+    }
+    if (r.schedule_expression && r.schedule_expression->rfind("rate(", 0) != 0 &&
+        r.schedule_expression->rfind("cron(", 0) != 0) {
+      return Error(Code::kInvalidParameter,
+                   "ScheduleExpression must be a rate() or cron() expression.");
+    }
+    if (r.duration) {
+      const std::string& d = *r.duration;
+      int hours = 0;
+      bool ok = d.size() >= 2 && d.size() <= 3 && d.back() == 'h' &&
+                std::all_of(d.begin(), d.end() - 1, [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+      if (ok) hours = std::stoi(d.substr(0, d.size() - 1));
+      if (!ok || hours < 1 || hours > 24) {
+        return Error(Code::kInvalidParameter, "Duration must be between 1h and 24h, e.g. \"3h\".");
+      }
+    }
+  }
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  auto& rot = s.meta.rotation;
+  if (in.rotation_lambda_arn) rot.lambda_arn = in.rotation_lambda_arn;
+  if (in.rotation_rules) rot.rules = in.rotation_rules;
+  if (in.external_rotation_metadata) rot.external_metadata = *in.external_rotation_metadata;
+  if (in.external_rotation_role_arn) rot.role_arn = in.external_rotation_role_arn;
+  if (!rot.lambda_arn && !rot.role_arn) {
+    return Error(Code::kInvalidRequest,
+                 "No Lambda rotation function ARN is associated with this secret.");
+  }
+  rot.enabled = true;
+  s.meta.last_changed_ms = impl_->NowMs();
+  ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return RotateSecretOutput{s.row.arn, s.row.name, std::nullopt};
+}
+
+Result<CancelRotateSecretOutput> SecretsService::CancelRotateSecret(const Context& ctx,
+                                                                    const SecretIdInput& in) {
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  s.meta.rotation.enabled = false;
+  s.meta.last_changed_ms = impl_->NowMs();
+  ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return CancelRotateSecretOutput{s.row.arn, s.row.name, std::nullopt};
+}
+
+// ---- replication ----
+
+Result<ReplicationOutput> SecretsService::ReplicateSecretToRegions(
+    const Context& ctx, const ReplicateSecretToRegionsInput& in) {
+  if (in.add_replica_regions.empty()) {
+    return Error(Code::kInvalidParameter, "AddReplicaRegions must name at least one Region.");
+  }
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(auto statuses, impl_->AddReplicas(*txn, s, in.add_replica_regions,
+                                                          in.force_overwrite_replica_secret));
+  s.meta.last_changed_ms = impl_->NowMs();
+  ARCA_RETURN_IF_ERROR(impl_->Save(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return ReplicationOutput{s.row.arn, std::move(statuses)};
+}
+
+Result<ReplicationOutput> SecretsService::RemoveRegionsFromReplication(
+    const Context& ctx, const RemoveRegionsFromReplicationInput& in) {
+  if (in.remove_replica_regions.empty()) {
+    return Error(Code::kInvalidParameter, "RemoveReplicaRegions must name at least one Region.");
+  }
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  for (const auto& region : in.remove_replica_regions) {
+    auto it = std::find_if(s.meta.replicas.begin(), s.meta.replicas.end(),
+                           [&](const ReplicaMeta& r) { return r.region == region; });
+    if (it == s.meta.replicas.end()) {
+      return Error(Code::kInvalidParameter, "The secret is not replicated to " + region + ".");
+    }
+    if (it->status == "InSync") {
+      ARCA_ASSIGN_OR_RETURN(auto row, txn->GetSecretByName(region, s.row.name));
+      if (row) ARCA_RETURN_IF_ERROR(txn->DeleteSecret(row->id));
+    }
+    s.meta.replicas.erase(it);
+  }
+  s.meta.last_changed_ms = impl_->NowMs();
+  ARCA_RETURN_IF_ERROR(impl_->Save(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return ReplicationOutput{s.row.arn, Impl::ReplicationStatuses(s.meta)};
+}
+
+Result<StopReplicationToReplicaOutput> SecretsService::StopReplicationToReplica(
+    const Context& ctx, const SecretIdInput& in) {
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  if (s.deleted()) return MarkedForDeletion();
+  if (!s.is_replica()) {
+    return Error(Code::kInvalidRequest,
+                 "StopReplicationToReplica must be called on a replica secret, in the replica's "
+                 "Region.");
+  }
+  const std::string primary_region = *s.meta.primary_region;
+  ARCA_ASSIGN_OR_RETURN(auto primary_row, txn->GetSecretByName(primary_region, s.row.name));
+  if (primary_row) {
+    ARCA_ASSIGN_OR_RETURN(SecretMeta pm, SecretMeta::FromJson(primary_row->meta));
+    std::erase_if(pm.replicas, [&](const ReplicaMeta& r) { return r.region == s.row.region; });
+    primary_row->meta = pm.ToJson();
+    ARCA_RETURN_IF_ERROR(txn->UpdateSecret(*primary_row));
+  }
+  s.meta.primary_region.reset();
+  s.meta.last_changed_ms = impl_->NowMs();
+  ARCA_RETURN_IF_ERROR(impl_->Save(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return StopReplicationToReplicaOutput{s.row.arn};
+}
+
+}  // namespace arca::secrets
