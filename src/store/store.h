@@ -67,6 +67,9 @@ class Transaction {
   virtual Result<std::vector<SecretRow>> ListSecrets(const std::string& region) = 0;
   // Secrets whose purge_ms <= now_ms, any region.
   virtual Result<std::vector<SecretRow>> ListSecretsDueForPurge(std::int64_t now_ms) = 0;
+  // Every secret of every region, deleted ones included, ordered by id (`arca server rekey` walks
+  // them all).
+  virtual Result<std::vector<SecretRow>> ListAllSecrets() = 0;
   virtual Status InsertSecret(const SecretRow& row) = 0;
   virtual Status UpdateSecret(const SecretRow& row) = 0;  // by id; kNotFound if absent
   virtual Status DeleteSecret(const std::string& id) = 0;  // and all its versions

@@ -1,0 +1,106 @@
+#include "store/sqlite/schema.h"
+
+#include <iterator>
+#include <string>
+
+namespace arca::store::sqlite {
+
+namespace {
+
+struct Migration {
+  std::int64_t version;
+  const char* sql;
+};
+
+// Append only: never edit a migration that has shipped; add the next version instead.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE secrets (
+  id         TEXT NOT NULL PRIMARY KEY,
+  region     TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  arn        TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL,
+  deleted_ms INTEGER,
+  purge_ms   INTEGER,
+  meta       TEXT NOT NULL,
+  UNIQUE (region, name)
+) STRICT;
+CREATE INDEX secrets_by_region_created ON secrets (region, created_ms, id);
+CREATE INDEX secrets_by_purge ON secrets (purge_ms);
+
+CREATE TABLE versions (
+  secret_id        TEXT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+  version_id       TEXT NOT NULL,
+  created_ms       INTEGER NOT NULL,
+  last_accessed_ms INTEGER,
+  labels           TEXT NOT NULL,
+  is_binary        INTEGER NOT NULL,
+  key_version      INTEGER NOT NULL,
+  wrapped_key      BLOB NOT NULL,
+  ciphertext       BLOB NOT NULL,
+  PRIMARY KEY (secret_id, version_id)
+) STRICT;
+
+CREATE TABLE access_keys (
+  access_key_id TEXT NOT NULL PRIMARY KEY,
+  principal     TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  created_ms    INTEGER NOT NULL,
+  key_version   INTEGER NOT NULL,
+  wrapped_key   BLOB NOT NULL,
+  ciphertext    BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE settings (
+  key   TEXT NOT NULL PRIMARY KEY,
+  value BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE change_sequence (
+  id  INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL
+) STRICT;
+INSERT INTO change_sequence (id, seq) VALUES (1, 0);
+)sql"},
+};
+
+Status MigrateInTransaction(Connection& conn) {
+  ARCA_ASSIGN_OR_RETURN(std::int64_t current,
+                        conn.QueryInt("PRAGMA user_version", "read schema version"));
+  const std::int64_t latest = LatestSchemaVersion();
+  if (current > latest) {
+    return Error(Code::kPreconditionNotMet, "database schema version " + std::to_string(current) +
+                                                " is newer than this arca supports (" +
+                                                std::to_string(latest) + ")");
+  }
+  if (current < 0) {
+    return Error(Code::kPreconditionNotMet,
+                 "database schema version " + std::to_string(current) + " is not valid");
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= current) continue;
+    ARCA_RETURN_IF_ERROR(
+        conn.Exec(m.sql, "migrate schema to version " + std::to_string(m.version)));
+  }
+  if (current < latest) {
+    const std::string set = "PRAGMA user_version = " + std::to_string(latest);
+    ARCA_RETURN_IF_ERROR(conn.Exec(set.c_str(), "set schema version"));
+  }
+  return conn.Exec("COMMIT", "commit schema migration");
+}
+
+}  // namespace
+
+std::int64_t LatestSchemaVersion() { return std::prev(std::end(kMigrations))->version; }
+
+Status Migrate(Connection& conn) {
+  ARCA_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE", "begin schema migration"));
+  Status status = MigrateInTransaction(conn);
+  if (!status.ok() && conn.InTransaction()) {
+    (void)conn.Exec("ROLLBACK", "roll back schema migration");
+  }
+  return status;
+}
+
+}  // namespace arca::store::sqlite

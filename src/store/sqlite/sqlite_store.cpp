@@ -1,0 +1,694 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "core/log.h"
+#include "store/sqlite/connection.h"
+#include "store/sqlite/schema.h"
+
+namespace arca::store {
+
+namespace sqlite {
+
+// Column orders here and in the Read* functions below must agree.
+const char* SqlFor(StmtId id) {
+  switch (id) {
+    case StmtId::kBeginRead:
+      return "BEGIN";
+    case StmtId::kBeginWrite:
+      return "BEGIN IMMEDIATE";
+    case StmtId::kCommit:
+      return "COMMIT";
+    case StmtId::kRollback:
+      return "ROLLBACK";
+    case StmtId::kBumpChangeSequence:
+      return "UPDATE change_sequence SET seq = seq + 1 WHERE id = 1 RETURNING seq";
+    case StmtId::kReadChangeSequence:
+      return "SELECT seq FROM change_sequence WHERE id = 1";
+
+    case StmtId::kGetSecretByName:
+      return "SELECT id, region, name, arn, created_ms, deleted_ms, purge_ms, meta FROM secrets "
+             "WHERE region = ?1 AND name = ?2";
+    case StmtId::kGetSecretByArn:
+      return "SELECT id, region, name, arn, created_ms, deleted_ms, purge_ms, meta FROM secrets "
+             "WHERE arn = ?1";
+    case StmtId::kGetSecretById:
+      return "SELECT id, region, name, arn, created_ms, deleted_ms, purge_ms, meta FROM secrets "
+             "WHERE id = ?1";
+    case StmtId::kListSecrets:
+      return "SELECT id, region, name, arn, created_ms, deleted_ms, purge_ms, meta FROM secrets "
+             "WHERE region = ?1 ORDER BY created_ms, id";
+    case StmtId::kListSecretsDueForPurge:
+      return "SELECT id, region, name, arn, created_ms, deleted_ms, purge_ms, meta FROM secrets "
+             "WHERE purge_ms <= ?1 ORDER BY purge_ms, id";
+    case StmtId::kListAllSecrets:
+      return "SELECT id, region, name, arn, created_ms, deleted_ms, purge_ms, meta FROM secrets "
+             "ORDER BY id";
+    case StmtId::kInsertSecret:
+      return "INSERT INTO secrets (id, region, name, arn, created_ms, deleted_ms, purge_ms, meta) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    case StmtId::kUpdateSecret:
+      return "UPDATE secrets SET region = ?2, name = ?3, arn = ?4, created_ms = ?5, "
+             "deleted_ms = ?6, purge_ms = ?7, meta = ?8 WHERE id = ?1";
+    case StmtId::kDeleteSecret:
+      return "DELETE FROM secrets WHERE id = ?1";
+
+    case StmtId::kListVersions:
+      return "SELECT secret_id, version_id, created_ms, last_accessed_ms, labels, is_binary, "
+             "key_version, wrapped_key, ciphertext FROM versions WHERE secret_id = ?1 "
+             "ORDER BY created_ms, version_id";
+    case StmtId::kGetVersion:
+      return "SELECT secret_id, version_id, created_ms, last_accessed_ms, labels, is_binary, "
+             "key_version, wrapped_key, ciphertext FROM versions "
+             "WHERE secret_id = ?1 AND version_id = ?2";
+    case StmtId::kInsertVersion:
+      return "INSERT INTO versions (secret_id, version_id, created_ms, last_accessed_ms, labels, "
+             "is_binary, key_version, wrapped_key, ciphertext) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    case StmtId::kUpdateVersion:
+      return "UPDATE versions SET last_accessed_ms = ?3, labels = ?4, key_version = ?5, "
+             "wrapped_key = ?6, ciphertext = ?7 WHERE secret_id = ?1 AND version_id = ?2";
+    case StmtId::kDeleteVersion:
+      return "DELETE FROM versions WHERE secret_id = ?1 AND version_id = ?2";
+
+    case StmtId::kGetAccessKey:
+      return "SELECT access_key_id, principal, status, created_ms, key_version, wrapped_key, "
+             "ciphertext FROM access_keys WHERE access_key_id = ?1";
+    case StmtId::kListAccessKeys:
+      return "SELECT access_key_id, principal, status, created_ms, key_version, wrapped_key, "
+             "ciphertext FROM access_keys ORDER BY created_ms, access_key_id";
+    case StmtId::kPutAccessKey:
+      return "INSERT INTO access_keys (access_key_id, principal, status, created_ms, key_version, "
+             "wrapped_key, ciphertext) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+             "ON CONFLICT (access_key_id) DO UPDATE SET principal = excluded.principal, "
+             "status = excluded.status, created_ms = excluded.created_ms, "
+             "key_version = excluded.key_version, wrapped_key = excluded.wrapped_key, "
+             "ciphertext = excluded.ciphertext";
+    case StmtId::kDeleteAccessKey:
+      return "DELETE FROM access_keys WHERE access_key_id = ?1";
+
+    case StmtId::kGetSetting:
+      return "SELECT value FROM settings WHERE key = ?1";
+    case StmtId::kPutSetting:
+      return "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+             "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+    case StmtId::kCount:
+      break;
+  }
+  return "";
+}
+
+}  // namespace sqlite
+
+namespace {
+
+using sqlite::Connection;
+using sqlite::Statement;
+using sqlite::StmtId;
+
+constexpr std::size_t kMaxIdleConnections = 8;
+// In-process writers queue on a mutex (no polling); across processes BEGIN IMMEDIATE and SQLite's
+// busy timeout serialise them. Both give up after about the same time.
+constexpr auto kWriterWait = std::chrono::seconds(10);
+
+std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+Error Unavailable(std::string detail) {
+  return Error(Code::kUnavailable, "The database is unavailable; try again later",
+               std::move(detail));
+}
+
+Error Corrupt(std::string detail) {
+  return Error(Code::kInternal, "Internal database error", std::move(detail));
+}
+
+// Creates the database file with mode 0600 if it is missing, and takes group/other access away from
+// an existing one. Uses no file descriptor on an existing file: closing any descriptor of a file
+// drops this process's POSIX locks on it, which SQLite connections may hold.
+Status EnsurePrivateFile(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return Unavailable("stat " + path + ": " + ErrnoText(errno));
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+      return OkStatus();
+    }
+    if (errno != EEXIST) return Unavailable("create " + path + ": " + ErrnoText(errno));
+    // Someone else created it in between; check it like an existing file.
+    if (::stat(path.c_str(), &st) != 0)
+      return Unavailable("stat " + path + ": " + ErrnoText(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Error(Code::kPreconditionNotMet, "The database path is not a regular file",
+                 path + " is not a regular file");
+  }
+  if ((st.st_mode & 077) != 0) {
+    if (::chmod(path.c_str(), 0600) != 0) {
+      return Unavailable("chmod 0600 " + path + ": " + ErrnoText(errno));
+    }
+    log::Warn("database file was readable by others; mode set to 0600", {{"path", path}});
+  }
+  return OkStatus();
+}
+
+// SQLite creates -wal and -shm with the database file's mode; files left by an older run may be
+// looser.
+Status TightenSidecarFiles(const std::string& path) {
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string file = path + suffix;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;
+      return Unavailable("stat " + file + ": " + ErrnoText(errno));
+    }
+    if ((st.st_mode & 077) != 0 && ::chmod(file.c_str(), 0600) != 0) {
+      return Unavailable("chmod 0600 " + file + ": " + ErrnoText(errno));
+    }
+  }
+  return OkStatus();
+}
+
+std::string EncodeLabels(const std::vector<std::string>& labels) {
+  boost::json::array a;
+  a.reserve(labels.size());
+  for (const std::string& label : labels) a.emplace_back(label);
+  return boost::json::serialize(a);
+}
+
+Result<std::vector<std::string>> DecodeLabels(std::string_view text) {
+  std::vector<std::string> labels;
+  if (text == "[]") return labels;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_array()) return Corrupt("versions.labels is not a JSON array");
+  const boost::json::array& a = v.get_array();
+  labels.reserve(a.size());
+  for (const boost::json::value& e : a) {
+    if (!e.is_string()) return Corrupt("versions.labels holds a non-string");
+    labels.emplace_back(e.get_string());
+  }
+  return labels;
+}
+
+// Column order: id, region, name, arn, created_ms, deleted_ms, purge_ms, meta.
+SecretRow ReadSecret(const Statement& st) {
+  SecretRow row;
+  row.id = st.ColumnText(0);
+  row.region = st.ColumnText(1);
+  row.name = st.ColumnText(2);
+  row.arn = st.ColumnText(3);
+  row.created_ms = st.ColumnInt(4);
+  row.deleted_ms = st.ColumnOptionalInt(5);
+  row.purge_ms = st.ColumnOptionalInt(6);
+  row.meta = st.ColumnText(7);
+  return row;
+}
+
+void BindSecret(Statement& st, const SecretRow& row) {
+  st.BindText(1, row.id);
+  st.BindText(2, row.region);
+  st.BindText(3, row.name);
+  st.BindText(4, row.arn);
+  st.BindInt(5, row.created_ms);
+  st.BindOptionalInt(6, row.deleted_ms);
+  st.BindOptionalInt(7, row.purge_ms);
+  st.BindText(8, row.meta);
+}
+
+// Column order: secret_id, version_id, created_ms, last_accessed_ms, labels, is_binary,
+// key_version, wrapped_key, ciphertext.
+Result<VersionRow> ReadVersion(const Statement& st) {
+  VersionRow row;
+  row.secret_id = st.ColumnText(0);
+  row.version_id = st.ColumnText(1);
+  row.created_ms = st.ColumnInt(2);
+  row.last_accessed_ms = st.ColumnOptionalInt(3);
+  ARCA_ASSIGN_OR_RETURN(row.labels, DecodeLabels(st.ColumnText(4)));
+  row.binary = st.ColumnInt(5) != 0;
+  row.sealed.key_version = static_cast<std::uint32_t>(st.ColumnInt(6));
+  row.sealed.wrapped_key = st.ColumnBlob(7);
+  row.sealed.ciphertext = st.ColumnBlob(8);
+  return row;
+}
+
+// Column order: access_key_id, principal, status, created_ms, key_version, wrapped_key, ciphertext.
+AccessKeyRow ReadAccessKey(const Statement& st) {
+  AccessKeyRow row;
+  row.access_key_id = st.ColumnText(0);
+  row.principal = st.ColumnText(1);
+  row.status = st.ColumnText(2);
+  row.created_ms = st.ColumnInt(3);
+  row.secret.key_version = static_cast<std::uint32_t>(st.ColumnInt(4));
+  row.secret.wrapped_key = st.ColumnBlob(5);
+  row.secret.ciphertext = st.ColumnBlob(6);
+  return row;
+}
+
+// What the store and its transactions share: the connection pool, the in-process writer lock and
+// the last known change sequence. Outlives the Store while transactions are open. Thread-safety:
+// thread-safe; mu_ guards idle_.
+class StoreState {
+ public:
+  StoreState(std::string path, std::unique_ptr<Connection> first, std::uint64_t sequence)
+      : path_(std::move(path)), sequence_(sequence) {
+    idle_.push_back(std::move(first));
+  }
+
+  // An idle connection, or a new one.
+  Result<std::unique_ptr<Connection>> Acquire() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!idle_.empty()) {
+        std::unique_ptr<Connection> conn = std::move(idle_.back());
+        idle_.pop_back();
+        return conn;
+      }
+    }
+    return Connection::Open(path_);
+  }
+
+  // Returns a connection for reuse; closes it when it is still inside a transaction (a failed
+  // rollback) or when enough are idle.
+  void Release(std::unique_ptr<Connection> conn) {
+    if (conn == nullptr || conn->InTransaction()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(conn));
+    // else: conn closes when it goes out of scope (under the lock; closing is quick).
+  }
+
+  // The in-process writer lock, held by the open write transaction. (A flag under a condition
+  // variable rather than std::timed_mutex: ThreadSanitizer does not understand the latter's timed
+  // lock.)
+  bool LockWriter() {
+    std::unique_lock<std::mutex> lock(writer_mu_);
+    if (!writer_cv_.wait_for(lock, kWriterWait, [this] { return !writer_held_; })) return false;
+    writer_held_ = true;
+    return true;
+  }
+  void UnlockWriter() {
+    {
+      std::lock_guard<std::mutex> lock(writer_mu_);
+      writer_held_ = false;
+    }
+    writer_cv_.notify_one();
+  }
+
+  // Raises the known sequence to `seq` (never lowers it: commits may report out of order).
+  void NoteSequence(std::uint64_t seq) {
+    std::uint64_t cur = sequence_.load(std::memory_order_relaxed);
+    while (cur < seq && !sequence_.compare_exchange_weak(cur, seq, std::memory_order_acq_rel,
+                                                         std::memory_order_relaxed)) {
+    }
+  }
+  std::uint64_t sequence() const { return sequence_.load(std::memory_order_acquire); }
+
+ private:
+  const std::string path_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // GUARDED_BY(mu_)
+  std::mutex writer_mu_;
+  std::condition_variable writer_cv_;
+  bool writer_held_ = false;  // GUARDED_BY(writer_mu_)
+  std::atomic<std::uint64_t> sequence_;
+};
+
+// Thread-safety: used by one thread at a time (as Transaction documents).
+class SqliteTransaction final : public Transaction {
+ public:
+  SqliteTransaction(std::shared_ptr<StoreState> state, std::unique_ptr<Connection> conn,
+                    TxnMode mode)
+      : state_(std::move(state)),
+        conn_(std::move(conn)),
+        mode_(mode),
+        holds_writer_(mode == TxnMode::kWrite) {}
+
+  ~SqliteTransaction() override { Finish(); }
+
+  Result<std::optional<SecretRow>> GetSecretByName(const std::string& region,
+                                                   const std::string& name) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetSecretByName, "get secret by name");
+    st.BindText(1, region);
+    st.BindText(2, name);
+    return OneSecret(st);
+  }
+
+  Result<std::optional<SecretRow>> GetSecretByArn(const std::string& arn) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetSecretByArn, "get secret by arn");
+    st.BindText(1, arn);
+    return OneSecret(st);
+  }
+
+  Result<std::optional<SecretRow>> GetSecretById(const std::string& id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetSecretById, "get secret by id");
+    st.BindText(1, id);
+    return OneSecret(st);
+  }
+
+  Result<std::vector<SecretRow>> ListSecrets(const std::string& region) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListSecrets, "list secrets");
+    st.BindText(1, region);
+    return AllSecrets(st);
+  }
+
+  Result<std::vector<SecretRow>> ListSecretsDueForPurge(std::int64_t now_ms) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListSecretsDueForPurge, "list secrets due for purge");
+    st.BindInt(1, now_ms);
+    return AllSecrets(st);
+  }
+
+  Result<std::vector<SecretRow>> ListAllSecrets() override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListAllSecrets, "list all secrets");
+    return AllSecrets(st);
+  }
+
+  Status InsertSecret(const SecretRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kInsertSecret, "insert secret");
+    BindSecret(st, row);
+    return Write(st, nullptr);
+  }
+
+  Status UpdateSecret(const SecretRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kUpdateSecret, "update secret");
+    BindSecret(st, row);
+    return Write(st, "Secret not found");
+  }
+
+  Status DeleteSecret(const std::string& id) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kDeleteSecret, "delete secret");
+    st.BindText(1, id);
+    return Write(st, "Secret not found");  // versions go by ON DELETE CASCADE
+  }
+
+  Result<std::vector<VersionRow>> ListVersions(const std::string& secret_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListVersions, "list versions");
+    st.BindText(1, secret_id);
+    std::vector<VersionRow> rows;
+    while (true) {
+      ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+      if (!has_row) break;
+      ARCA_ASSIGN_OR_RETURN(VersionRow row, ReadVersion(st));
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+  Result<std::optional<VersionRow>> GetVersion(const std::string& secret_id,
+                                               const std::string& version_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetVersion, "get version");
+    st.BindText(1, secret_id);
+    st.BindText(2, version_id);
+    ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+    if (!has_row) return std::optional<VersionRow>();
+    ARCA_ASSIGN_OR_RETURN(VersionRow row, ReadVersion(st));
+    return std::optional<VersionRow>(std::move(row));
+  }
+
+  Status InsertVersion(const VersionRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    const std::string labels = EncodeLabels(row.labels);
+    Statement st(*conn_, StmtId::kInsertVersion, "insert version");
+    st.BindText(1, row.secret_id);
+    st.BindText(2, row.version_id);
+    st.BindInt(3, row.created_ms);
+    st.BindOptionalInt(4, row.last_accessed_ms);
+    st.BindText(5, labels);
+    st.BindInt(6, row.binary ? 1 : 0);
+    st.BindInt(7, row.sealed.key_version);
+    st.BindBlob(8, row.sealed.wrapped_key);
+    st.BindBlob(9, row.sealed.ciphertext);
+    return Write(st, nullptr);
+  }
+
+  Status UpdateVersion(const VersionRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    const std::string labels = EncodeLabels(row.labels);
+    Statement st(*conn_, StmtId::kUpdateVersion, "update version");
+    st.BindText(1, row.secret_id);
+    st.BindText(2, row.version_id);
+    st.BindOptionalInt(3, row.last_accessed_ms);
+    st.BindText(4, labels);
+    st.BindInt(5, row.sealed.key_version);
+    st.BindBlob(6, row.sealed.wrapped_key);
+    st.BindBlob(7, row.sealed.ciphertext);
+    return Write(st, "Secret version not found");
+  }
+
+  Status DeleteVersion(const std::string& secret_id, const std::string& version_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kDeleteVersion, "delete version");
+    st.BindText(1, secret_id);
+    st.BindText(2, version_id);
+    return Write(st, "Secret version not found");
+  }
+
+  Result<std::optional<AccessKeyRow>> GetAccessKey(const std::string& access_key_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetAccessKey, "get access key");
+    st.BindText(1, access_key_id);
+    ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+    if (!has_row) return std::optional<AccessKeyRow>();
+    return std::optional<AccessKeyRow>(ReadAccessKey(st));
+  }
+
+  Result<std::vector<AccessKeyRow>> ListAccessKeys() override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListAccessKeys, "list access keys");
+    std::vector<AccessKeyRow> rows;
+    while (true) {
+      ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+      if (!has_row) break;
+      rows.push_back(ReadAccessKey(st));
+    }
+    return rows;
+  }
+
+  Status PutAccessKey(const AccessKeyRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kPutAccessKey, "put access key");
+    st.BindText(1, row.access_key_id);
+    st.BindText(2, row.principal);
+    st.BindText(3, row.status);
+    st.BindInt(4, row.created_ms);
+    st.BindInt(5, row.secret.key_version);
+    st.BindBlob(6, row.secret.wrapped_key);
+    st.BindBlob(7, row.secret.ciphertext);
+    return Write(st, nullptr);
+  }
+
+  Status DeleteAccessKey(const std::string& access_key_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kDeleteAccessKey, "delete access key");
+    st.BindText(1, access_key_id);
+    return Write(st, "Access key not found");
+  }
+
+  Result<std::optional<std::string>> GetSetting(const std::string& key) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetSetting, "get setting");
+    st.BindText(1, key);
+    ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+    if (!has_row) return std::optional<std::string>();
+    return std::optional<std::string>(st.ColumnBlob(0));
+  }
+
+  Status PutSetting(const std::string& key, const std::string& value) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kPutSetting, "put setting");
+    st.BindText(1, key);
+    st.BindBlob(2, value);
+    return Write(st, nullptr);
+  }
+
+  Status Commit() override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    std::optional<std::uint64_t> sequence;
+    Status status = CommitInner(&sequence);
+    Finish();  // rolls back if the commit did not happen; the transaction is over either way
+    if (status.ok() && sequence.has_value()) state_->NoteSequence(*sequence);
+    return status;
+  }
+
+ private:
+  Status CommitInner(std::optional<std::uint64_t>* sequence) {
+    if (mode_ == TxnMode::kWrite && dirty_) {
+      Statement bump(*conn_, StmtId::kBumpChangeSequence, "bump change sequence");
+      ARCA_ASSIGN_OR_RETURN(bool has_row, bump.Step());
+      if (!has_row) return Corrupt("change_sequence row is missing");
+      *sequence = static_cast<std::uint64_t>(bump.ColumnInt(0));
+    }  // bump is reset here: COMMIT refuses while a write statement is still running
+    Statement commit(*conn_, StmtId::kCommit, "commit");
+    ARCA_RETURN_IF_ERROR(commit.Run());
+    return OkStatus();
+  }
+
+  // Checks that the transaction may run another statement.
+  Status Usable(bool write) {
+    if (finished_) {
+      return Error(Code::kInternal, "Internal database error",
+                   "transaction used after Commit or after it failed");
+    }
+    if (write && mode_ != TxnMode::kWrite) {
+      return Error(Code::kInternal, "Internal database error", "write in a read transaction");
+    }
+    if (!conn_->InTransaction()) {
+      // SQLite rolls a transaction back by itself after some errors (IOERR, FULL, NOMEM). Any
+      // statement run now would autocommit on its own, so the transaction is over.
+      Finish();
+      return Unavailable("the transaction was rolled back by SQLite after an error");
+    }
+    return OkStatus();
+  }
+
+  // Runs a write statement. `missing` (if set) is the kNotFound message when no row changed.
+  Status Write(Statement& st, const char* missing) {
+    ARCA_ASSIGN_OR_RETURN(int changes, st.Run());
+    if (changes > 0) {
+      dirty_ = true;
+    } else if (missing != nullptr) {
+      return Error(Code::kNotFound, missing);
+    }
+    return OkStatus();
+  }
+
+  static Result<std::optional<SecretRow>> OneSecret(Statement& st) {
+    ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+    if (!has_row) return std::optional<SecretRow>();
+    return std::optional<SecretRow>(ReadSecret(st));
+  }
+
+  static Result<std::vector<SecretRow>> AllSecrets(Statement& st) {
+    std::vector<SecretRow> rows;
+    while (true) {
+      ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+      if (!has_row) break;
+      rows.push_back(ReadSecret(st));
+    }
+    return rows;
+  }
+
+  // Ends the transaction: rolls back if still open, returns the connection, releases the writer
+  // lock.
+  void Finish() {
+    finished_ = true;
+    if (conn_ != nullptr) {
+      if (conn_->InTransaction()) {
+        Statement rollback(*conn_, StmtId::kRollback, "rollback");
+        (void)rollback.Run();  // on failure Release() closes the connection instead of keeping it
+      }
+      state_->Release(std::move(conn_));
+    }
+    if (holds_writer_) {
+      holds_writer_ = false;
+      state_->UnlockWriter();
+    }
+  }
+
+  std::shared_ptr<StoreState> state_;
+  std::unique_ptr<Connection> conn_;
+  const TxnMode mode_;
+  bool holds_writer_;  // a write transaction holds the writer lock until Finish()
+  bool finished_ = false;
+  bool dirty_ = false;  // a write statement changed at least one row
+};
+
+// Thread-safety: thread-safe.
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::shared_ptr<StoreState> state) : state_(std::move(state)) {}
+
+  Result<std::unique_ptr<Transaction>> Begin(TxnMode mode) override {
+    if (mode == TxnMode::kWrite && !state_->LockWriter()) {
+      return Error(Code::kUnavailable, "The database is busy; try again later",
+                   "timed out waiting for the write transaction of another thread");
+    }
+    Result<std::unique_ptr<Connection>> acquired = state_->Acquire();
+    if (!acquired.ok()) {
+      if (mode == TxnMode::kWrite) state_->UnlockWriter();
+      return std::move(acquired).error();
+    }
+    std::unique_ptr<Connection> conn = std::move(acquired).value();
+    Status begun = [&]() -> Status {
+      Statement begin(*conn, mode == TxnMode::kWrite ? StmtId::kBeginWrite : StmtId::kBeginRead,
+                      "begin transaction");
+      ARCA_RETURN_IF_ERROR(begin.Run());
+      return OkStatus();
+    }();
+    if (!begun.ok()) {
+      state_->Release(std::move(conn));
+      if (mode == TxnMode::kWrite) state_->UnlockWriter();
+      return std::move(begun).error();
+    }
+    std::unique_ptr<Transaction> txn =
+        std::make_unique<SqliteTransaction>(state_, std::move(conn), mode);
+    return txn;
+  }
+
+  std::uint64_t ChangeSequence() const override { return state_->sequence(); }
+
+  // Reads the stored change sequence, which also picks up writes committed by other processes.
+  Status Ping() override {
+    ARCA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, state_->Acquire());
+    Result<std::int64_t> seq = [&]() -> Result<std::int64_t> {
+      Statement st(*conn, StmtId::kReadChangeSequence, "ping");
+      ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+      if (!has_row) return Corrupt("change_sequence row is missing");
+      return st.ColumnInt(0);
+    }();
+    state_->Release(std::move(conn));
+    if (!seq.ok()) return std::move(seq).error();
+    state_->NoteSequence(static_cast<std::uint64_t>(*seq));
+    return OkStatus();
+  }
+
+ private:
+  std::shared_ptr<StoreState> state_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  if (sqlite3_threadsafe() == 0) {  // the pool hands connections between threads
+    return Error(Code::kInternal, "Internal database error",
+                 "libsqlite3 was built without thread support (SQLITE_THREADSAFE=0)");
+  }
+  ARCA_RETURN_IF_ERROR(EnsurePrivateFile(path));
+  ARCA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Connection::Open(path));
+  ARCA_RETURN_IF_ERROR(sqlite::Migrate(*conn));
+  ARCA_RETURN_IF_ERROR(TightenSidecarFiles(path));
+  ARCA_ASSIGN_OR_RETURN(
+      std::int64_t seq,
+      conn->QueryInt("SELECT seq FROM change_sequence WHERE id = 1", "read change sequence"));
+  auto state = std::make_shared<StoreState>(path, std::move(conn), static_cast<std::uint64_t>(seq));
+  std::unique_ptr<Store> store = std::make_unique<SqliteStore>(std::move(state));
+  return store;
+}
+
+}  // namespace arca::store
