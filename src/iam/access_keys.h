@@ -6,6 +6,7 @@
 //
 // Thread-safety: thread-safe.
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,12 +49,19 @@ class AccessKeys {
   Result<std::optional<NewAccessKey>> EnsureRootKey();
 
  private:
+  struct CacheEntry {
+    Caller caller;
+    std::shared_ptr<const SecretBytes> secret;
+    std::chrono::steady_clock::time_point expires;
+  };
+  Caller MakeCaller(const std::string& access_key_id, const std::string& principal) const;
+
   store::Store& store_;
   const crypto::Keyring& keyring_;
   std::string partition_;
   std::string account_id_;
   std::mutex mu_;
-  std::unordered_map<std::string, std::pair<Caller, std::shared_ptr<const SecretBytes>>> cache_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, CacheEntry> cache_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace arca::iam
