@@ -1,0 +1,325 @@
+#include "server/app.h"
+
+#include <pthread.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): sigwait, pthread_sigmask
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "frontends/router.h"
+#include "http/server.h"
+#include "iam/access_keys.h"
+#include "secrets/service.h"
+#include "server/files.h"
+#include "store/sqlite/sqlite_store.h"
+
+#ifndef ARCA_VERSION
+#define ARCA_VERSION "0.0.0"
+#endif
+
+namespace arca::server {
+
+namespace {
+
+constexpr std::string_view kMismatch = "the master key does not match this data directory";
+
+http::Response Json(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.SetHeader("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
+}
+
+http::Response InternalError() {
+  return Json(500, R"({"__type":"InternalServiceError","message":"An internal error occurred."})");
+}
+
+void ApplyLogLevel(const Config& config) {
+  log::Level level = log::Level::kInfo;
+  if (log::ParseLevel(config.log_level, &level)) log::SetLevel(level);
+}
+
+// Loads the keyring: ARCA_MASTER_KEY text when set, else the key file (created on first start when
+// `create` is true). The text is wiped from `config` afterwards.
+Result<std::unique_ptr<crypto::Keyring>> LoadKeyring(Config& config, bool create) {
+  if (config.master_key.has_value()) {
+    auto k = crypto::Keyring::FromText(config.master_key->view());
+    config.master_key.reset();
+    if (k.ok()) log::Info("master key loaded", {{"source", "ARCA_MASTER_KEY"}, {"version", (*k)->current_version()}});
+    return k;
+  }
+  auto k = crypto::Keyring::FromFile(config.master_key_file, create);
+  if (k.ok()) {
+    log::Info("master key loaded",
+              {{"source", "file"}, {"path", config.master_key_file}, {"version", (*k)->current_version()}});
+  }
+  return k;
+}
+
+// Writes the new root key's credentials file and logs where (never the secret).
+Status PublishRootKey(const Config& config, const iam::NewAccessKey& key) {
+  const std::string path = config.data_dir + "/credentials";
+  ARCA_RETURN_IF_ERROR(WriteCredentialsFile(path, key.access_key_id, key.secret_access_key));
+  log::Info("admin credentials written",
+            {{"path", path}, {"profile", "arca"}, {"access_key_id", key.access_key_id}});
+  return OkStatus();
+}
+
+// Calls SecretsService::PurgeExpired() now and every `interval` until Stop().
+// Thread-safety: Stop() may be called from any thread; the destructor joins.
+class PurgeLoop {
+ public:
+  PurgeLoop(secrets::SecretsService& service, std::chrono::seconds interval)
+      : service_(service), interval_(interval), thread_([this] { Loop(); }) {}
+  PurgeLoop(const PurgeLoop&) = delete;
+  PurgeLoop& operator=(const PurgeLoop&) = delete;
+  ~PurgeLoop() {
+    Stop();
+    thread_.join();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      PurgeOnce();
+      lock.lock();
+      cv_.wait_for(lock, interval_, [this] { return stopping_; });
+    }
+  }
+
+  void PurgeOnce() {
+    try {
+      auto purged = service_.PurgeExpired();
+      if (!purged.ok()) {
+        log::Error("purge of deleted secrets failed", {{"error", purged.error().ToLogString()}});
+      } else if (*purged > 0) {
+        log::Info("purged deleted secrets", {{"count", *purged}});
+      } else {
+        log::Debug("purged deleted secrets", {{"count", 0}});
+      }
+    } catch (const std::exception& e) {
+      log::Error("purge of deleted secrets failed", {{"error", e.what()}});
+    }
+  }
+
+  secrets::SecretsService& service_;
+  const std::chrono::seconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;     // last: starts after the members above exist
+};
+
+// Waits for SIGTERM/SIGINT (blocked in every thread) and stops the server gracefully; a second signal
+// exits at once. Finish() ends the thread when the server stopped on its own.
+// Thread-safety: constructed and finished on the main thread.
+class SignalWatcher {
+ public:
+  SignalWatcher(const sigset_t& set, http::Server& server)
+      : set_(set), server_(server), thread_([this] { Loop(); }) {}
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+  ~SignalWatcher() {
+    finished_ = true;
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    int received = 0;
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set_, &sig) != 0) continue;
+      if (finished_) return;
+      const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+      if (++received == 1) {
+        log::Info("shutting down", {{"signal", name}});
+        server_.Stop();
+      } else {
+        log::Warn("second signal: exiting without waiting for requests to finish", {{"signal", name}});
+        std::_Exit(kExitFailure);
+      }
+    }
+  }
+
+  const sigset_t set_;
+  http::Server& server_;
+  std::atomic<bool> finished_{false};
+  std::thread thread_;  // last
+};
+
+}  // namespace
+
+std::string MasterKeyCheckSetting(std::uint32_t version) {
+  return "master_key_check:" + std::to_string(version);
+}
+
+Status CheckMasterKey(store::Store& store, const crypto::Keyring& keyring) {
+  ARCA_ASSIGN_OR_RETURN(auto txn, store.Begin(store::TxnMode::kWrite));
+  bool wrote = false;
+  const std::uint32_t current = keyring.current_version();
+  for (std::uint32_t v = 1; v <= current && v != 0; ++v) {
+    if (!keyring.HasVersion(v)) continue;
+    ARCA_ASSIGN_OR_RETURN(auto existing, txn->GetSetting(MasterKeyCheckSetting(v)));
+    if (!existing.has_value()) {
+      ARCA_ASSIGN_OR_RETURN(std::string check, keyring.MakeCheckValue(v));
+      ARCA_RETURN_IF_ERROR(txn->PutSetting(MasterKeyCheckSetting(v), check));
+      wrote = true;
+      log::Info("master key check value stored", {{"version", v}});
+    } else if (!keyring.VerifyCheckValue(v, *existing).ok()) {
+      return Error(Code::kPreconditionNotMet, std::string(kMismatch),
+                   "master key version " + std::to_string(v) + " differs from the one this data was written with");
+    }
+  }
+  if (current != UINT32_MAX) {
+    ARCA_ASSIGN_OR_RETURN(auto newer, txn->GetSetting(MasterKeyCheckSetting(current + 1)));
+    if (newer.has_value()) {
+      return Error(Code::kPreconditionNotMet, std::string(kMismatch),
+                   "the data directory uses master key version " + std::to_string(current + 1) +
+                       " but the master key has only versions up to " + std::to_string(current));
+    }
+  }
+  if (wrote) ARCA_RETURN_IF_ERROR(txn->Commit());
+  return OkStatus();
+}
+
+int RunServer(Config config) {
+  ApplyLogLevel(config);
+  // Everything the server creates (database, WAL, key file, credentials) is private to its user.
+  ::umask(077);
+  std::signal(SIGPIPE, SIG_IGN);
+  // Block the stop signals before any thread exists, so every thread inherits the mask and only the
+  // signal watcher receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  log::Info("starting", {{"version", ARCA_VERSION}, {"data_dir", config.data_dir}});
+  if (auto s = EnsureDataDir(config.data_dir); !s.ok()) {
+    log::Error("cannot prepare the data directory", {{"error", s.error().ToLogString()}});
+    return kExitFailure;
+  }
+
+  auto keyring = LoadKeyring(config, /*create=*/true);
+  if (!keyring.ok()) {
+    log::Error("cannot load the master key", {{"error", keyring.error().ToLogString()}});
+    return kExitFailure;
+  }
+  const std::string db_path = config.data_dir + "/arca.db";
+  auto store = store::OpenSqliteStore(db_path);
+  if (!store.ok()) {
+    log::Error("cannot open the store", {{"path", db_path}, {"error", store.error().ToLogString()}});
+    return kExitFailure;
+  }
+  if (auto s = CheckMasterKey(**store, **keyring); !s.ok()) {
+    log::Error(s.error().code() == Code::kPreconditionNotMet ? kMismatch : "cannot check the master key",
+               {{"error", s.error().ToLogString()}, {"data_dir", config.data_dir}});
+    return kExitFailure;
+  }
+
+  const Clock& clock = SystemClock::Instance();
+  iam::AccessKeys access_keys(**store, **keyring, "aws", config.account_id);
+  {
+    auto root = access_keys.EnsureRootKey();
+    if (!root.ok()) {
+      log::Error("cannot create the admin access key", {{"error", root.error().ToLogString()}});
+      return kExitFailure;
+    }
+    if (root->has_value()) {
+      if (auto s = PublishRootKey(config, **root); !s.ok()) {
+        log::Error("cannot write the admin credentials file", {{"error", s.error().ToLogString()}});
+        return kExitFailure;
+      }
+    }
+  }  // the new key's secret (SecretBytes) is wiped here
+
+  secrets::ServiceOptions service_options;
+  service_options.account_id = config.account_id;
+  secrets::SecretsService secrets_service(**store, **keyring, clock, service_options);
+  frontends::Router router(frontends::Services{&secrets_service, &access_keys, &clock});
+
+  store::Store& store_ref = **store;
+  http::Handler handler = [&router, &store_ref](const http::Request& req) -> http::Response {
+    try {
+      if (req.method == "GET") {
+        const std::string_view path = req.Path();
+        if (path == "/healthz") return Json(200, R"({"status":"ok"})");
+        if (path == "/readyz") {
+          auto ping = store_ref.Ping();
+          if (ping.ok()) return Json(200, R"({"status":"ready"})");
+          log::Warn("not ready", {{"error", ping.error().ToLogString()}});
+          return Json(503, R"({"status":"unavailable"})");
+        }
+      }
+      return router.Handle(req);
+    } catch (const std::exception& e) {
+      log::Error("request handler failed", {{"error", e.what()}});
+      return InternalError();
+    }
+  };
+  http::ErrorResponder error_responder = [&router](const http::Request& partial, int status,
+                                                   const std::string& why) -> http::Response {
+    try {
+      return router.HandleError(partial, status, why);
+    } catch (const std::exception& e) {
+      log::Error("error responder failed", {{"error", e.what()}});
+      return InternalError();
+    }
+  };
+
+  http::ServerOptions options;
+  options.host = config.listen.host;
+  options.port = config.listen.port;
+  options.threads = config.threads;
+  options.max_body_bytes = config.max_body_bytes;
+  options.max_header_bytes = config.max_header_bytes;
+  options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  options.tls_cert_file = config.tls_cert;
+  options.tls_key_file = config.tls_key;
+  auto server = http::Server::Create(std::move(options), handler, error_responder);
+  if (!server.ok()) {
+    log::Error("cannot listen", {{"address", config.listen.host},
+                                 {"port", static_cast<int>(config.listen.port)},
+                                 {"error", server.error().ToLogString()}});
+    return kExitFailure;
+  }
+  log::Info("listening", {{"address", config.listen.host},
+                          {"port", static_cast<int>((*server)->port())},
+                          {"tls", config.tls()},
+                          {"account_id", config.account_id}});
+
+  {
+    PurgeLoop purge(secrets_service, std::chrono::seconds(config.purge_interval_seconds));
+    SignalWatcher signals(stop_signals, **server);
+    (*server)->Run();
+  }  // stops and joins the purge and signal threads
+  log::Info("stopped");
+  return kExitOk;
+}
+
+}  // namespace arca::server

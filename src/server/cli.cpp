@@ -1,0 +1,137 @@
+#include "server/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "server/app.h"
+#include "server/config.h"
+
+#ifndef ARCA_VERSION
+#define ARCA_VERSION "0.0.0"
+#endif
+
+namespace arca::server {
+
+namespace {
+
+const std::map<std::string_view, std::string_view>& FlagHelp() {
+  static const std::map<std::string_view, std::string_view> help = {
+      {"config", "YAML config file (env ARCA_CONFIG)"},
+      {"data_dir", "data directory (env ARCA_DATA_DIR; default ./arca-data)"},
+      {"listen", "HOST:PORT or [IPV6]:PORT to listen on; port 0 picks a free port (env ARCA_LISTEN; "
+                 "default 127.0.0.1:8200)"},
+      {"tls_cert", "PEM certificate chain; serves HTTPS with --tls-key (env ARCA_TLS_CERT)"},
+      {"tls_key", "PEM private key (env ARCA_TLS_KEY)"},
+      {"master_key_file", "master key file (env ARCA_MASTER_KEY_FILE; default DATA_DIR/master.key). "
+                          "ARCA_MASTER_KEY may hold the key text instead"},
+      {"account_id", "12-digit AWS account id used in ARNs (env ARCA_ACCOUNT_ID; default 000000000000)"},
+      {"log_level", "debug, info, warn or error (env ARCA_LOG_LEVEL; default info)"},
+      {"max_body_bytes", "largest request body (env ARCA_MAX_BODY_BYTES; default 1048576)"},
+      {"max_header_bytes", "largest request header block (env ARCA_MAX_HEADER_BYTES; default 16384)"},
+      {"idle_timeout_seconds", "close idle keep-alive connections after this (default 60)"},
+      {"threads", "request threads; 0 is one per core (env ARCA_THREADS; default 0)"},
+      {"purge_interval_seconds", "how often deleted secrets past their recovery window are removed "
+                                 "(default 60)"},
+  };
+  return help;
+}
+
+std::string_view TypeName(std::string_view key) {
+  if (key == "data_dir") return "DIR";
+  if (key == "listen") return "HOST:PORT";
+  if (key == "account_id") return "ID";
+  if (key == "log_level") return "LEVEL";
+  if (key == "config" || key == "tls_cert" || key == "tls_key" || key == "master_key_file") return "FILE";
+  return "N";
+}
+
+// Flags bound to strings; values are validated by ResolveConfig() so errors name the flag.
+struct FlagSet {
+  std::map<std::string, std::string> values;
+  std::map<std::string, CLI::Option*> options;
+
+  void Add(CLI::App* app, std::string_view key) {
+    for (const auto& k : ConfigKeys()) {
+      if (k.key != key) continue;
+      const std::string name(k.key);
+      options[name] = app->add_option(std::string(k.flag), values[name], std::string(FlagHelp().at(k.key)))
+                          ->type_name(std::string(TypeName(k.key)));
+    }
+  }
+
+  // The flags that were given, as Settings.
+  void Collect(Settings* out) const {
+    for (const auto& [key, opt] : options) {
+      if (opt->count() == 0) continue;
+      std::string flag;
+      for (const auto& k : ConfigKeys()) {
+        if (k.key == key) flag = std::string(k.flag);
+      }
+      (*out)[key] = Setting{values.at(key), flag};
+    }
+  }
+};
+
+int ConfigError(const Error& e) {
+  std::cerr << "arca: " << e.message() << "\n";
+  return kExitUsage;
+}
+
+int Dispatch(int argc, char** argv) {
+  CLI::App app("Arca: a self-hosted secrets server compatible with AWS Secrets Manager.", "arca");
+  app.set_version_flag("--version", "arca " ARCA_VERSION);
+  app.require_subcommand(0, 1);
+
+  CLI::App* server = app.add_subcommand(
+      "server", "Run the Arca server (settings: flags > ARCA_* environment > --config file > defaults)");
+  server->require_subcommand(0, 1);
+  FlagSet server_flags;
+  for (const auto& k : ConfigKeys()) server_flags.Add(server, k.key);
+
+  CLI::App* rekey = server->add_subcommand(
+      "rekey",
+      "Add a new master key version to the key file and re-wrap every data key with it; a running server "
+      "keeps serving and picks the new version up by itself");
+  FlagSet rekey_flags;
+  for (std::string_view key : {"data_dir", "master_key_file", "config", "log_level"}) {
+    rekey_flags.Add(rekey, key);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (!server->parsed()) {
+    std::cout << app.help();
+    return kExitUsage;
+  }
+  Settings flags;
+  server_flags.Collect(&flags);
+  const bool is_rekey = rekey->parsed();
+  if (is_rekey) rekey_flags.Collect(&flags);
+
+  auto config = LoadConfig(flags, ProcessEnv());
+  ScrubMasterKeyFromEnvironment();  // the text now lives only in config->master_key
+  if (!config.ok()) return ConfigError(config.error());
+  return is_rekey ? RunRekey(std::move(config).value()) : RunServer(std::move(config).value());
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  try {
+    return Dispatch(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "arca: fatal: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace arca::server
