@@ -5,6 +5,7 @@ namespace arca {
 std::string_view CodeName(Code code) {
   switch (code) {
     case Code::kOk: return "Ok";
+    case Code::kValidation: return "Validation";
     case Code::kInvalidParameter: return "InvalidParameter";
     case Code::kInvalidRequest: return "InvalidRequest";
     case Code::kMissingParameter: return "MissingParameter";

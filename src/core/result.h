@@ -14,7 +14,8 @@ namespace arca {
 enum class Code {
   kOk = 0,
   // Caller errors.
-  kInvalidParameter,       // a parameter has a bad value or shape
+  kValidation,             // a parameter breaks the API model's constraints (length, range, pattern)
+  kInvalidParameter,       // a parameter has a bad value for the service's own rules
   kInvalidRequest,         // parameters fine, but not valid for the resource's current state
   kMissingParameter,       // a required parameter is absent
   kSerialization,          // the request body could not be decoded

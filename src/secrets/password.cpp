@@ -10,8 +10,9 @@ namespace arca::secrets {
 Result<SecretBytes> GenerateRandomPassword(const GetRandomPasswordInput& in) {
   const std::int64_t length = in.password_length.value_or(kDefaultPasswordLength);
   if (length < 1 || length > kMaxPasswordLength) {
-    return Error(Code::kInvalidParameter,
-                 "Password length must be between 1 and 4096 characters.");
+    return Error(Code::kValidation,
+                 "1 validation error detected: Value at 'passwordLength' failed to satisfy "
+                 "constraint: Member must have value between 1 and 4096");
   }
   const std::string exclude = in.exclude_characters.value_or("");
   auto filtered = [&](std::string_view set) {

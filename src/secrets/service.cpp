@@ -35,6 +35,14 @@ constexpr std::int64_t kDayMs = 24LL * 3600 * 1000;
 constexpr std::size_t kMaxLabelsPerVersion = 20;
 constexpr std::size_t kMaxTags = 50;
 
+// A violation of a constraint in the API model (length, range, pattern). AWS's request validation
+// answers these with ValidationException before the service logic runs, in this wording.
+Error ModelViolation(std::string_view member, std::string_view constraint) {
+  return Error(Code::kValidation, "1 validation error detected: Value at '" + std::string(member) +
+                                      "' failed to satisfy constraint: Member must " +
+                                      std::string(constraint));
+}
+
 Error SecretNotFound() {
   return Error(Code::kNotFound, "Secrets Manager can't find the specified secret.");
 }
@@ -55,6 +63,24 @@ void RemoveLabel(VersionRow& v, std::string_view label) {
   std::erase_if(v.labels, [&](const std::string& l) { return l == label; });
 }
 
+// RegionType: 1..128 characters matching ^([a-z]+-)+\d+$ (e.g. "eu-west-1").
+Status ValidateRegionName(const std::string& region) {
+  bool ok = !region.empty() && region.size() <= 128 && std::isdigit(static_cast<unsigned char>(region.back()));
+  std::size_t i = 0;
+  int groups = 0;
+  while (ok && i < region.size() && std::islower(static_cast<unsigned char>(region[i]))) {
+    std::size_t start = i;
+    while (i < region.size() && std::islower(static_cast<unsigned char>(region[i]))) ++i;
+    ok = i > start && i < region.size() && region[i] == '-';
+    ++i;
+    ++groups;
+  }
+  ok = ok && groups > 0 && i < region.size();
+  for (; ok && i < region.size(); ++i) ok = std::isdigit(static_cast<unsigned char>(region[i])) != 0;
+  if (!ok) return ModelViolation("region", "satisfy regular expression pattern: ^([a-z]+-)+\\d+$");
+  return OkStatus();
+}
+
 bool ValidSecretName(const std::string& name) {
   if (name.empty() || name.size() > 512) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -65,22 +91,21 @@ bool ValidSecretName(const std::string& name) {
 
 Status ValidateToken(const std::optional<std::string>& token) {
   if (token && (token->size() < 32 || token->size() > 64)) {
-    return Error(Code::kInvalidParameter,
-                 "ClientRequestToken must be between 32 and 64 characters long.");
+    return ModelViolation("clientRequestToken", "have length between 32 and 64");
   }
   return OkStatus();
 }
 
 Status ValidateLabel(const std::string& label) {
   if (label.empty() || label.size() > 256) {
-    return Error(Code::kInvalidParameter, "A staging label must be between 1 and 256 characters.");
+    return ModelViolation("versionStage", "have length between 1 and 256");
   }
   return OkStatus();
 }
 
 Status ValidateDescription(const std::optional<std::string>& d) {
   if (d && d->size() > 2048) {
-    return Error(Code::kInvalidParameter, "Description must be no longer than 2048 characters.");
+    return ModelViolation("description", "have length less than or equal to 2048");
   }
   return OkStatus();
 }
@@ -88,10 +113,10 @@ Status ValidateDescription(const std::optional<std::string>& d) {
 Status ValidateTags(const std::vector<Tag>& tags) {
   for (const auto& t : tags) {
     if (t.key.empty() || t.key.size() > 128) {
-      return Error(Code::kInvalidParameter, "A tag key must be between 1 and 128 characters.");
+      return ModelViolation("tags.member.key", "have length between 1 and 128");
     }
     if (t.value.size() > 256) {
-      return Error(Code::kInvalidParameter, "A tag value must be at most 256 characters.");
+      return ModelViolation("tags.member.value", "have length less than or equal to 256");
     }
     if (t.key.rfind("aws:", 0) == 0) {
       return Error(Code::kInvalidParameter, "Tag keys starting with \"aws:\" are reserved for AWS use.");
@@ -111,11 +136,11 @@ Status ValidateValue(const SecretValue& v, bool required) {
   if (required && !v.string && !v.binary) {
     return Error(Code::kInvalidParameter, "You must provide either SecretString or SecretBinary.");
   }
-  if (v.string && v.string->size() > kMaxValueBytes) {
-    return Error(Code::kInvalidParameter, "SecretString must be no larger than 65536 bytes.");
+  if (v.string && (v.string->empty() || v.string->size() > kMaxValueBytes)) {
+    return ModelViolation("secretString", "have length between 1 and 65536");
   }
-  if (v.binary && v.binary->size() > kMaxValueBytes) {
-    return Error(Code::kInvalidParameter, "SecretBinary must be no larger than 65536 bytes.");
+  if (v.binary && (v.binary->empty() || v.binary->size() > kMaxValueBytes)) {
+    return ModelViolation("secretBinary", "have length between 1 and 65536");
   }
   return OkStatus();
 }
@@ -152,8 +177,7 @@ Result<std::size_t> PageSize(const std::optional<std::int64_t>& max, std::int64_
                              std::int64_t dflt) {
   if (!max) return static_cast<std::size_t>(dflt);
   if (*max < 1 || *max > limit) {
-    return Error(Code::kInvalidParameter,
-                 "MaxResults must be between 1 and " + std::to_string(limit) + ".");
+    return ModelViolation("maxResults", "have value between 1 and " + std::to_string(limit));
   }
   return static_cast<std::size_t>(*max);
 }
@@ -188,7 +212,7 @@ class SecretsService::Impl {
   // Resolves a SecretId (name, full ARN or partial ARN) in the caller's region.
   Result<Loaded> Resolve(Transaction& txn, const Context& ctx, const std::string& secret_id) {
     if (secret_id.empty() || secret_id.size() > 2048) {
-      return Error(Code::kInvalidParameter, "SecretId must be between 1 and 2048 characters.");
+      return ModelViolation("secretId", "have length between 1 and 2048");
     }
     std::optional<SecretRow> row;
     if (secret_id.rfind("arn:", 0) == 0) {
@@ -444,9 +468,7 @@ class SecretsService::Impl {
                                                      bool force) {
     std::set<std::string> seen;
     for (const auto& r : regions) {
-      if (r.region.empty() || r.region.size() > 128) {
-        return Error(Code::kInvalidParameter, "A replica Region must be between 1 and 128 characters.");
-      }
+      ARCA_RETURN_IF_ERROR(ValidateRegionName(r.region));
       if (r.region == primary.row.region) {
         return Error(Code::kInvalidParameter,
                      "You can't replicate a secret to the Region it is already in: " + r.region + ".");
@@ -455,13 +477,14 @@ class SecretsService::Impl {
         return Error(Code::kInvalidParameter, "The Region " + r.region + " is listed more than once.");
       }
       for (const auto& existing : primary.meta.replicas) {
-        if (existing.region == r.region) {
+        if (existing.region == r.region && existing.status != "Failed") {
           return Error(Code::kInvalidParameter,
                        "The secret is already replicated to " + r.region + ".");
         }
       }
     }
     for (const auto& r : regions) {
+      std::erase_if(primary.meta.replicas, [&](const ReplicaMeta& m) { return m.region == r.region; });
       ReplicaMeta rep;
       rep.region = r.region;
       rep.kms_key_id = r.kms_key_id;
@@ -510,7 +533,7 @@ class SecretsService::Impl {
     if (s.meta.rotation.last_rotated_ms) d.last_rotated_date = FromUnixMillis(*s.meta.rotation.last_rotated_ms);
     d.last_changed_date = FromUnixMillis(s.meta.last_changed_ms);
     if (s.meta.last_accessed_ms) d.last_accessed_date = FromUnixMillis(*s.meta.last_accessed_ms);
-    if (s.row.deleted_ms) d.deleted_date = FromUnixMillis(*s.row.purge_ms);
+    if (s.row.deleted_ms) d.deleted_date = FromUnixMillis(*s.row.deleted_ms);  // when it was deleted
     d.next_rotation_date = NextRotation(s);
     d.tags = s.meta.tags;
     for (const auto& v : versions) {
@@ -646,8 +669,11 @@ SecretsService::SecretsService(store::Store& store, const crypto::Keyring& keyri
 // ---- CreateSecret ----
 
 Result<CreateSecretOutput> SecretsService::CreateSecret(const Context& ctx, CreateSecretInput in) {
+  if (in.name.empty() || in.name.size() > 512) {
+    return ModelViolation("name", "have length between 1 and 512");
+  }
   if (!ValidSecretName(in.name)) {
-    return Error(Code::kInvalidParameter,
+    return Error(Code::kValidation,
                  "Invalid name. Must be a valid name containing alphanumeric characters, or any of "
                  "the following: -/_+=.@!");
   }
@@ -742,7 +768,7 @@ Result<PutSecretValueOutput> SecretsService::PutSecretValue(const Context& ctx,
   ARCA_RETURN_IF_ERROR(ValidateToken(in.client_request_token));
   ARCA_RETURN_IF_ERROR(ValidateValue(in.value, true));
   if (in.version_stages && in.version_stages->empty()) {
-    return Error(Code::kInvalidParameter, "VersionStages must contain at least one staging label.");
+    return ModelViolation("versionStages", "have length between 1 and 20");
   }
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
   ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
@@ -954,7 +980,7 @@ Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
                  "Either SecretIdList or Filters must be provided, but not both.");
   }
   if (by_ids && (in.secret_id_list->empty() || in.secret_id_list->size() > 20)) {
-    return Error(Code::kInvalidParameter, "SecretIdList must contain between 1 and 20 secret ids.");
+    return ModelViolation("secretIdList", "have length between 1 and 20");
   }
   if (by_ids && in.max_results) {
     return Error(Code::kInvalidParameter, "MaxResults can be used only with Filters.");
@@ -1126,7 +1152,7 @@ Status SecretsService::UntagResource(const Context& ctx, const UntagResourceInpu
 Result<ArnNameOutput> SecretsService::PutResourcePolicy(const Context& ctx,
                                                         const PutResourcePolicyInput& in) {
   if (in.resource_policy.empty() || in.resource_policy.size() > kMaxResourcePolicySize) {
-    return Error(Code::kInvalidParameter, "ResourcePolicy must be between 1 and 20480 characters.");
+    return ModelViolation("resourcePolicy", "have length between 1 and 20480");
   }
   ARCA_ASSIGN_OR_RETURN(auto problems, ValidatePolicyDocument(in.resource_policy));
   if (!problems.empty()) {
@@ -1169,7 +1195,7 @@ Result<ArnNameOutput> SecretsService::DeleteResourcePolicy(const Context& ctx,
 Result<ValidateResourcePolicyOutput> SecretsService::ValidateResourcePolicy(
     const Context& ctx, const ValidateResourcePolicyInput& in) {
   if (in.resource_policy.empty() || in.resource_policy.size() > kMaxResourcePolicySize) {
-    return Error(Code::kInvalidParameter, "ResourcePolicy must be between 1 and 20480 characters.");
+    return ModelViolation("resourcePolicy", "have length between 1 and 20480");
   }
   if (in.secret_id) {
     ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
@@ -1272,6 +1298,7 @@ Result<ReplicationOutput> SecretsService::RemoveRegionsFromReplication(
   }
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
   ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  for (const auto& region : in.remove_replica_regions) ARCA_RETURN_IF_ERROR(ValidateRegionName(region));
   for (const auto& region : in.remove_replica_regions) {
     auto it = std::find_if(s.meta.replicas.begin(), s.meta.replicas.end(),
                            [&](const ReplicaMeta& r) { return r.region == region; });

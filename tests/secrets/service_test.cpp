@@ -121,7 +121,10 @@ TEST_F(SecretsServiceTest, CreateRejectsDuplicatesBadNamesAndBothValues) {
   EXPECT_EQ(service_->CreateSecret(ctx_, std::move(again)).error().code(), Code::kAlreadyExists);
   CreateSecretInput bad;
   bad.name = "has space";
-  EXPECT_EQ(service_->CreateSecret(ctx_, std::move(bad)).error().code(), Code::kInvalidParameter);
+  EXPECT_EQ(service_->CreateSecret(ctx_, std::move(bad)).error().code(), Code::kValidation);
+  CreateSecretInput long_name;
+  long_name.name = std::string(513, 'a');
+  EXPECT_EQ(service_->CreateSecret(ctx_, std::move(long_name)).error().code(), Code::kValidation);
   CreateSecretInput both;
   both.name = "both";
   both.value.string = SecretBytes::CopyOf("x");
@@ -145,7 +148,11 @@ TEST_F(SecretsServiceTest, ValueSizeLimit) {
   std::string max(65536, 'x');
   Create("big", max);
   EXPECT_EQ(Get("big").size(), 65536u);
-  EXPECT_EQ(Put("big", max + "y").error().code(), Code::kInvalidParameter);
+  auto too_big = Put("big", max + "y");
+  EXPECT_EQ(too_big.error().code(), Code::kValidation);
+  EXPECT_EQ(too_big.error().message(),
+            "1 validation error detected: Value at 'secretString' failed to satisfy constraint: "
+            "Member must have length between 1 and 65536");
 }
 
 TEST_F(SecretsServiceTest, PutMovesCurrentAndPrevious) {
@@ -183,7 +190,7 @@ TEST_F(SecretsServiceTest, TokenIdempotency) {
   auto all = service_->ListSecretVersionIds(ctx_, {"tok", std::nullopt, std::nullopt, true});
   EXPECT_EQ(all->versions.size(), 2u);  // no new version
   EXPECT_EQ(Put("tok", "other", Token('2')).error().code(), Code::kAlreadyExists);
-  EXPECT_EQ(Put("tok", "v", "short").error().code(), Code::kInvalidParameter);
+  EXPECT_EQ(Put("tok", "v", "short").error().code(), Code::kValidation);
 }
 
 TEST_F(SecretsServiceTest, UpdateSecretVersionStage) {
@@ -439,6 +446,32 @@ TEST_F(SecretsServiceTest, ReplicasFollowThePrimaryAndAreReadOnly) {
   EXPECT_EQ(service_->GetSecretValue(south, {"rep", std::nullopt, std::nullopt}).error().code(), Code::kNotFound);
 }
 
+TEST_F(SecretsServiceTest, ReplicationToATakenNameFailsUntilForced) {
+  Create("clash", "primary");
+  Context west = ctx_;
+  west.region = "eu-west-1";
+  CreateSecretInput other;
+  other.name = "clash";
+  other.value = Str("unrelated");
+  ASSERT_TRUE(service_->CreateSecret(west, std::move(other)).ok());
+  auto r = service_->ReplicateSecretToRegions(ctx_, {"clash", {{"eu-west-1", std::nullopt}}, false});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->replication_status[0].status, "Failed");
+  EXPECT_EQ(service_->GetSecretValue(west, {"clash", std::nullopt, std::nullopt})->secret_string->view(),
+            "unrelated");
+  // Removing a failed region leaves the unrelated secret alone; forcing then overwrites it.
+  ASSERT_TRUE(service_->RemoveRegionsFromReplication(ctx_, {"clash", {"eu-west-1"}}).ok());
+  EXPECT_EQ(service_->GetSecretValue(west, {"clash", std::nullopt, std::nullopt})->secret_string->view(),
+            "unrelated");
+  auto forced = service_->ReplicateSecretToRegions(ctx_, {"clash", {{"eu-west-1", std::nullopt}}, true});
+  ASSERT_TRUE(forced.ok()) << forced.error().ToLogString();
+  EXPECT_EQ(forced->replication_status[0].status, "InSync");
+  EXPECT_EQ(service_->GetSecretValue(west, {"clash", std::nullopt, std::nullopt})->secret_string->view(),
+            "primary");
+  EXPECT_EQ(service_->ReplicateSecretToRegions(ctx_, {"clash", {{"Not_A_Region", std::nullopt}}, false})
+                .error().code(), Code::kValidation);
+}
+
 TEST_F(SecretsServiceTest, TamperedCiphertextIsADecryptionFailure) {
   Create("tamper", "value");
   {
@@ -486,9 +519,9 @@ TEST(PasswordTest, OptionsAreHonoured) {
   EXPECT_EQ(s->view(), "    ");
   GetRandomPasswordInput bad;
   bad.password_length = 0;
-  EXPECT_EQ(GenerateRandomPassword(bad).error().code(), Code::kInvalidParameter);
+  EXPECT_EQ(GenerateRandomPassword(bad).error().code(), Code::kValidation);
   bad.password_length = 4097;
-  EXPECT_EQ(GenerateRandomPassword(bad).error().code(), Code::kInvalidParameter);
+  EXPECT_EQ(GenerateRandomPassword(bad).error().code(), Code::kValidation);
   GetRandomPasswordInput none;
   none.exclude_lowercase = none.exclude_uppercase = none.exclude_numbers = none.exclude_punctuation = true;
   EXPECT_EQ(GenerateRandomPassword(none).error().code(), Code::kInvalidParameter);

@@ -12,6 +12,7 @@ namespace arca::frontends::aws {
 
 ErrorShape ShapeOf(Code code) {
   switch (code) {
+    case Code::kValidation: return {"ValidationException", 400};
     case Code::kInvalidParameter: return {"InvalidParameterException", 400};
     case Code::kInvalidRequest: return {"InvalidRequestException", 400};
     case Code::kMissingParameter: return {"InvalidParameterException", 400};
