@@ -88,7 +88,7 @@ void LogRequest(std::string_view operation, int status, std::string_view error_t
   log::Info("request", {{"op", operation},
                         {"status", status},
                         {"error", error_type},
-                        {"ms", ms},
+                        {"us", static_cast<std::int64_t>(ms * 1000.0)},  // integer: Boost.JSON prints doubles as 2.7E-1
                         {"request_id", request_id},
                         {"access_key_id", access_key_id},
                         {"region", region}});
