@@ -327,6 +327,7 @@ Result<std::unique_ptr<Keyring>> Keyring::FromFile(const std::string& path,
   std::unique_ptr<Keyring> ring(new Keyring());
   ring->keys_ = std::move(keys);
   ring->path_ = path;
+  ring->stamp_ = StampOf(path);
   return ring;
 }
 
@@ -346,7 +347,26 @@ bool Keyring::HasVersion(std::uint32_t version) const {
   return keys_.count(version) != 0;
 }
 
+Keyring::FileStamp Keyring::StampOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {static_cast<unsigned long long>(st.st_ino), static_cast<unsigned long long>(st.st_size),
+          static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec};
+}
+
+void Keyring::ReloadIfChanged() const {
+  if (path_.empty()) return;
+  FileStamp now = StampOf(path_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (now == stamp_ || now == FileStamp{}) return;
+  }
+  // A failed reload keeps the versions already loaded: they still open and seal everything they did.
+  static_cast<void>(const_cast<Keyring*>(this)->Reload());  // NOLINT (see Open)
+}
+
 Result<Sealed> Keyring::Seal(std::string_view plaintext, std::string_view aad) const {
+  ReloadIfChanged();
   std::uint32_t version = 0;
   std::shared_ptr<const SecretBytes> master;
   {
@@ -385,6 +405,7 @@ Result<SecretBytes> Keyring::Open(const Sealed& sealed, std::string_view aad) co
 }
 
 Result<Sealed> Keyring::Rewrap(const Sealed& sealed, std::string_view aad) const {
+  ReloadIfChanged();
   std::shared_ptr<const SecretBytes> old_master = FindKey(mu_, keys_, sealed.key_version);
   if (!old_master && !path_.empty()) {
     Status reload = const_cast<Keyring*>(this)->Reload();  // NOLINT (see Open)
@@ -442,9 +463,11 @@ Status Keyring::Reload() {
   if (path_.empty()) {
     return OkStatus();  // loaded from text: nothing to re-read
   }
+  FileStamp stamp = StampOf(path_);
   ARCA_ASSIGN_OR_RETURN(KeyMap keys, LoadKeyFile(path_));
   std::lock_guard<std::mutex> lock(mu_);
   keys_.swap(keys);
+  stamp_ = stamp;
   return OkStatus();
 }
 

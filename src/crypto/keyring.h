@@ -57,6 +57,9 @@ class Keyring {
 
   // Re-reads the source (file only) to pick up versions added by `arca server rekey`.
   Status Reload();
+  // Reloads when the key file changed since it was last read (inode, size or mtime), so a running
+  // server seals with the version a rekey just added. Seal and Rewrap call it; cheap (one stat).
+  void ReloadIfChanged() const;
 
   // Appends a new version (current + 1) to the key file; the running keyring uses it after Reload().
   static Result<std::uint32_t> AddVersionToFile(const std::string& path);
@@ -66,6 +69,13 @@ class Keyring {
   mutable std::mutex mu_;
   std::map<std::uint32_t, std::shared_ptr<const SecretBytes>> keys_;  // GUARDED_BY(mu_)
   std::string path_;  // empty when loaded from text
+  struct FileStamp {
+    unsigned long long inode = 0, size = 0;
+    long long mtime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
+  static FileStamp StampOf(const std::string& path);
+  FileStamp stamp_;  // GUARDED_BY(mu_): the key file as it was when last read
 };
 
 }  // namespace arca::crypto

@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -178,9 +180,18 @@ int RunRekey(Config config) {
     return Fail("cannot store the new master key check value", s.error());
   }
 
-  auto rewrapped = RewrapAll(**store, **keyring);
-  if (!rewrapped.ok()) return Fail("re-wrapping failed (run rekey again to finish)", rewrapped.error());
-  const RekeyCounts counts = *rewrapped;
+  // A running server notices the new key file on its next seal; a value it sealed just before that
+  // can land after the first pass went by, so sweep again until a pass finds nothing old.
+  RekeyCounts counts;
+  for (int pass = 0; pass < 3; ++pass) {
+    auto rewrapped = RewrapAll(**store, **keyring);
+    if (!rewrapped.ok()) return Fail("re-wrapping failed (run rekey again to finish)", rewrapped.error());
+    counts.versions += rewrapped->versions;
+    counts.access_keys += rewrapped->access_keys;
+    counts.failed += rewrapped->failed;
+    if (rewrapped->failed > 0 || rewrapped->versions + rewrapped->access_keys == 0) break;
+    if (pass == 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 
   log::Info("rekey finished", {{"version", version},
                                {"secret_versions", counts.versions},

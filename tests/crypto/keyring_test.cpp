@@ -371,9 +371,17 @@ TEST(KeyringFileTest, AddVersionThenReload) {
   EXPECT_EQ((*ring)->Open(*old, "aad")->view(), "old value");
   EXPECT_EQ((*ring)->Open(*fresh, "aad")->view(), "new value");
 
+  // Without an explicit Reload, the next Seal notices the changed file and uses the new version:
+  // a running server starts sealing with the version `arca server rekey` added.
   auto third = Keyring::AddVersionToFile(path);
   ASSERT_TRUE(third.ok());
   EXPECT_EQ(*third, 3u);
+  auto sealed_after_rekey = (*ring)->Seal("newest", "aad");
+  ASSERT_TRUE(sealed_after_rekey.ok());
+  EXPECT_EQ(sealed_after_rekey->key_version, 3u);
+  auto rewrapped = (*ring)->Rewrap(*old, "aad");
+  ASSERT_TRUE(rewrapped.ok());
+  EXPECT_EQ(rewrapped->key_version, 3u);
   auto reloaded = Keyring::FromFile(path, false);
   ASSERT_TRUE(reloaded.ok());
   EXPECT_EQ((*reloaded)->current_version(), 3u);
