@@ -28,10 +28,10 @@ from botocore.config import Config
 
 def start_arca(binary, data_dir, extra_env=None):
     env = dict(os.environ, **(extra_env or {}))
-    log = open(os.path.join(data_dir, "..", os.path.basename(data_dir) + ".log"), "w+")
+    log = open(data_dir.rstrip("/") + ".log", "w+")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([binary, "server", "--data-dir", data_dir, "--listen", "127.0.0.1:0",
-                             "--log-level", "warn"],
+    # Default settings, request log included (to a file, as a service manager would keep it).
+    proc = subprocess.Popen([binary, "server", "--data-dir", data_dir, "--listen", "127.0.0.1:0"],
                             stderr=log, stdout=subprocess.DEVNULL, env=env)
     port = None
     deadline = time.time() + 15
@@ -106,7 +106,7 @@ def wrk_script(path, body, headers):
         for k, v in headers.items():
             if k.lower() in ("host", "content-length"):
                 continue
-            f.write(f"wrk.headers[{lua(k)}] = {lua(v)}\n")
+            f.write(f"wrk.headers[ {lua(k)} ] = {lua(v)}\n")
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}

@@ -3,12 +3,23 @@
 #include <openssl/evp.h>
 
 #include <climits>
+#include <cstdlib>
 #include <memory>
 
 #include "crypto/random.h"
 
 namespace arca::crypto {
 namespace {
+
+// Fetched once: Gcm() makes OpenSSL 3 look the algorithm up on every init.
+const EVP_CIPHER* Gcm() {
+  static EVP_CIPHER* cipher = [] {
+    EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    if (c == nullptr) std::abort();  // no AES-GCM provider: nothing can be sealed or opened
+    return c;
+  }();
+  return cipher;
+}
 
 struct CtxDeleter {
   void operator()(EVP_CIPHER_CTX* ctx) const {
@@ -46,7 +57,7 @@ Result<std::string> SealImpl(const SecretBytes& key, std::string_view nonce,
   }
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return SealError("EVP_CIPHER_CTX_new");
-  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+  if (EVP_EncryptInit_ex(ctx.get(), Gcm(), nullptr, nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kAeadNonceSize),
                           nullptr) != 1 ||
       EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), Bytes(nonce)) != 1) {

@@ -85,13 +85,20 @@ std::string NewRequestId() { return crypto::NewUuid(); }
 
 void LogRequest(std::string_view operation, int status, std::string_view error_type, double ms,
                 std::string_view request_id, std::string_view access_key_id, std::string_view region) {
-  log::Info("request", {{"op", operation},
-                        {"status", status},
-                        {"error", error_type},
-                        {"us", static_cast<std::int64_t>(ms * 1000.0)},  // integer: Boost.JSON prints doubles as 2.7E-1
-                        {"request_id", request_id},
-                        {"access_key_id", access_key_id},
-                        {"region", region}});
+  // Successful requests are logged at debug level: the audit log (not this log) is the record of
+  // access, and a line per request costs a locked write on the hot path. Failures stay visible.
+  const log::Level level = status >= 500 ? log::Level::kWarn
+                           : status >= 400 ? log::Level::kInfo
+                                           : log::Level::kDebug;
+  if (!log::Enabled(level)) return;
+  log::Write(level, "request",
+             {{"op", operation},
+              {"status", status},
+              {"error", error_type},
+              {"us", static_cast<std::int64_t>(ms * 1000.0)},  // integer: Boost.JSON prints doubles as 2.7E-1
+              {"request_id", request_id},
+              {"access_key_id", access_key_id},
+              {"region", region}});
 }
 
 JsonProtocol::JsonProtocol(SigV4Verifier& verifier) : verifier_(verifier) {}
