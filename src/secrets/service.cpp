@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
+#include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "core/ids.h"
 #include "core/log.h"
@@ -586,29 +588,30 @@ class SecretsService::Impl {
     return f;
   }
 
-  Result<SecretValueOutput> ReadValue(Transaction& txn, const Loaded& s,
+  Result<SecretValueOutput> ReadValue(const Loaded& s, const std::vector<VersionRow>& versions,
                                       const std::optional<std::string>& version_id,
                                       const std::optional<std::string>& version_stage,
-                                      std::optional<VersionRow>* read_version) {
+                                      const VersionRow** read_version) {
     if (s.deleted()) return MarkedForDeletion();
-    std::optional<VersionRow> version;
+    const VersionRow* version = nullptr;
     if (version_id) {
-      ARCA_ASSIGN_OR_RETURN(version, txn.GetVersion(s.row.id, *version_id));
-      if (!version || (version_stage && !HasLabel(*version, *version_stage))) {
+      for (const auto& v : versions) {
+        if (v.version_id == *version_id) version = &v;
+      }
+      if (version == nullptr || (version_stage && !HasLabel(*version, *version_stage))) {
         return Error(Code::kNotFound,
                      "Secrets Manager can't find the specified secret value for VersionId: " +
                          *version_id);
       }
     } else {
       const std::string stage = version_stage.value_or(std::string(kCurrent));
-      ARCA_ASSIGN_OR_RETURN(auto versions, txn.ListVersions(s.row.id));
-      for (auto& v : versions) {
+      for (const auto& v : versions) {
         if (HasLabel(v, stage)) {
-          version = std::move(v);
+          version = &v;
           break;
         }
       }
-      if (!version) {
+      if (version == nullptr) {
         return Error(Code::kNotFound,
                      "Secrets Manager can't find the specified secret value for staging label: " + stage);
       }
@@ -625,9 +628,52 @@ class SecretsService::Impl {
     }
     out.version_stages = version->labels;
     out.created_date = FromUnixMillis(version->created_ms);
-    *read_version = std::move(version);
+    *read_version = version;
     return out;
   }
+
+  // ---- the read cache ----
+  //
+  // GetSecretValue is the hot path. Its metadata (the secret row and its version rows: ciphertexts
+  // and wrapped keys, never a plaintext or a data key) is cached for as long as the store's change
+  // sequence stays the same; any committed write in this process empties the cache. The only
+  // other writer of a SQLite store is `arca server rekey`, which re-wraps data keys: a cached row
+  // with the previous wrapping still opens, because rekey keeps the old master key version.
+  struct Snapshot {
+    Loaded secret;
+    std::vector<VersionRow> versions;
+  };
+
+  Result<std::shared_ptr<const Snapshot>> LoadForRead(const Context& ctx, const std::string& id) {
+    std::string key = ctx.region;
+    key += '\n';
+    key += id;
+    const std::uint64_t seq = store_.ChangeSequence();
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      if (cache_seq_ != seq) {
+        cache_.clear();
+        cache_seq_ = seq;
+      }
+      if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+    }
+    // Read after taking `seq`: the snapshot is at least as new as the sequence it is filed under.
+    ARCA_ASSIGN_OR_RETURN(auto txn, store_.Begin(TxnMode::kRead));
+    ARCA_ASSIGN_OR_RETURN(Loaded s, Resolve(*txn, ctx, id));
+    ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
+    auto snap = std::make_shared<const Snapshot>(Snapshot{std::move(s), std::move(versions)});
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (cache_seq_ == seq) {
+      if (cache_.size() >= kMaxCachedSecrets) cache_.clear();
+      cache_.emplace(std::move(key), snap);
+    }
+    return std::shared_ptr<const Snapshot>(std::move(snap));
+  }
+
+  static constexpr std::size_t kMaxCachedSecrets = 20000;
+  std::mutex cache_mu_;
+  std::uint64_t cache_seq_ = 0;  // GUARDED_BY(cache_mu_)
+  std::unordered_map<std::string, std::shared_ptr<const Snapshot>> cache_;  // GUARDED_BY(cache_mu_)
 
   // Records the day of last access (AWS keeps only the date) on the secret and the version. At most
   // one write per secret per day, so reads stay reads.
@@ -750,16 +796,10 @@ Result<CreateSecretOutput> SecretsService::CreateSecret(const Context& ctx, Crea
 
 Result<SecretValueOutput> SecretsService::GetSecretValue(const Context& ctx,
                                                          const GetSecretValueInput& in) {
-  std::optional<VersionRow> version;
-  std::optional<Loaded> loaded;
-  Result<SecretValueOutput> out = Error(Code::kInternal, "unreachable");
-  {
-    ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
-    ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
-    out = impl_->ReadValue(*txn, s, in.version_id, in.version_stage, &version);
-    loaded = std::move(s);
-  }
-  if (out.ok()) impl_->TouchAccessed(loaded->row, loaded->meta, *version);
+  ARCA_ASSIGN_OR_RETURN(auto snap, impl_->LoadForRead(ctx, in.secret_id));
+  const VersionRow* version = nullptr;
+  auto out = impl_->ReadValue(snap->secret, snap->versions, in.version_id, in.version_stage, &version);
+  if (out.ok()) impl_->TouchAccessed(snap->secret.row, snap->secret.meta, *version);
   return out;
 }
 
@@ -993,12 +1033,13 @@ Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
   std::vector<std::pair<Loaded, VersionRow>> touched;
   {
     ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
-    auto read = [&](const std::string& id, Loaded s) {
-      std::optional<VersionRow> version;
-      auto value = impl_->ReadValue(*txn, s, std::nullopt, std::nullopt, &version);
+    auto read = [&](const std::string& id, Loaded s) -> Status {
+      ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
+      const VersionRow* version = nullptr;
+      auto value = impl_->ReadValue(s, versions, std::nullopt, std::nullopt, &version);
       if (value.ok()) {
         out.secret_values.push_back(std::move(value).value());
-        touched.emplace_back(std::move(s), std::move(*version));
+        touched.emplace_back(std::move(s), *version);
       } else {
         out.errors.push_back({id, "", value.error().message()});
         switch (value.error().code()) {
@@ -1008,6 +1049,7 @@ Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
           default: out.errors.back().error_code = "InternalServiceError"; break;
         }
       }
+      return OkStatus();
     };
     if (by_ids) {
       for (const auto& id : *in.secret_id_list) {
@@ -1022,7 +1064,7 @@ Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
                                 s.error().message()});
           continue;
         }
-        read(id, std::move(s).value());
+        ARCA_RETURN_IF_ERROR(read(id, std::move(s).value()));
       }
     } else {
       ARCA_ASSIGN_OR_RETURN(auto rows, txn->ListSecrets(ctx.region));
@@ -1039,7 +1081,7 @@ Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
       const std::size_t end = std::min(matched.size(), offset + page);
       for (std::size_t i = offset; i < end; ++i) {
         std::string name = matched[i].row.name;
-        read(name, std::move(matched[i]));
+        ARCA_RETURN_IF_ERROR(read(name, std::move(matched[i])));
       }
       if (end < matched.size()) out.next_token = EncodeToken(end);
     }

@@ -472,6 +472,24 @@ TEST_F(SecretsServiceTest, ReplicationToATakenNameFailsUntilForced) {
                 .error().code(), Code::kValidation);
 }
 
+TEST_F(SecretsServiceTest, ReadsNeverServeAStaleSnapshot) {
+  // GetSecretValue caches metadata per store change sequence: every kind of write must show at once.
+  Create("fresh", "v1", Token('1'));
+  for (int round = 0; round < 2; ++round) EXPECT_EQ(Get("fresh"), "v1");
+  ASSERT_TRUE(Put("fresh", "v2", Token('2')).ok());
+  EXPECT_EQ(Get("fresh"), "v2");
+  ASSERT_TRUE(service_->UpdateSecretVersionStage(ctx_, {"fresh", "AWSCURRENT", Token('2'), Token('1')}).ok());
+  EXPECT_EQ(Get("fresh"), "v1");
+  ASSERT_TRUE(service_->DeleteSecret(ctx_, {"fresh", std::nullopt, std::nullopt}).ok());
+  EXPECT_EQ(Get("fresh"), "ERR:InvalidRequest");
+  ASSERT_TRUE(service_->RestoreSecret(ctx_, {"fresh"}).ok());
+  EXPECT_EQ(Get("fresh"), "v1");
+  ASSERT_TRUE(service_->DeleteSecret(ctx_, {"fresh", std::nullopt, true}).ok());
+  EXPECT_EQ(Get("fresh"), "ERR:NotFound");
+  Create("fresh", "reborn");
+  EXPECT_EQ(Get("fresh"), "reborn");
+}
+
 TEST_F(SecretsServiceTest, TamperedCiphertextIsADecryptionFailure) {
   Create("tamper", "value");
   {
