@@ -60,14 +60,14 @@ bool ParseAmzDate(std::string_view s, TimePoint* out) {
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
     return false;
   }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  *out = std::chrono::system_clock::from_time_t(timegm(&tm));
+  // Calendar arithmetic, not timegm(): this runs on every SigV4 verification, and timegm takes
+  // the process-wide time zone lock.
+  const std::chrono::year_month_day ymd{std::chrono::year{y},
+                                        std::chrono::month{static_cast<unsigned>(mo)},
+                                        std::chrono::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return false;
+  *out = std::chrono::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} +
+         std::chrono::seconds{se};
   return true;
 }
 

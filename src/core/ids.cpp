@@ -1,18 +1,36 @@
 #include "core/ids.h"
 
-#include <cstdio>
+#include <random>
 
 namespace arca {
 
 std::string FormatUuidV4(std::array<std::uint8_t, 16> b) {
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
-  char buf[37];
-  std::snprintf(buf, sizeof(buf),
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return buf;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 0x0f];
+  }
+  return out;
+}
+
+std::string NewRequestUuid() {
+  thread_local std::mt19937_64 rng = [] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }();
+  std::array<std::uint8_t, 16> b{};
+  std::uint64_t hi = rng(), lo = rng();
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<std::uint8_t>(hi >> (8 * i));
+    b[8 + i] = static_cast<std::uint8_t>(lo >> (8 * i));
+  }
+  return FormatUuidV4(b);
 }
 
 bool LooksLikeUuid(std::string_view s) {

@@ -14,6 +14,10 @@ namespace arca {
 std::string FormatUuidV4(std::array<std::uint8_t, 16> bytes);
 bool LooksLikeUuid(std::string_view s);
 
+// A version-4-shaped UUID for ids that must be unique but need not be unpredictable (request ids):
+// a per-thread PRNG seeded once from the OS, so it costs no lock and no system call.
+std::string NewRequestUuid();
+
 // arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE
 struct Arn {
   std::string partition = "aws";

@@ -93,10 +93,14 @@ const EVP_MAC_CTX* HmacTemplate() {
 }  // namespace
 
 Sha256Digest Sha256(std::string_view data) {
+  // One digest context per thread, re-initialised per call (no allocation on the hot path).
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                             &EVP_MD_CTX_free);
   Sha256Digest out{};
   unsigned int len = 0;
-  if (EVP_Digest(Bytes(data), data.size(), out.data(), &len, Sha256Md(), nullptr) != 1 ||
-      len != out.size()) {
+  if (!ctx || EVP_DigestInit_ex2(ctx.get(), Sha256Md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), Bytes(data), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size()) {
     Fatal("SHA-256");
   }
   return out;
@@ -110,7 +114,8 @@ std::string Sha256Hex(std::string_view data) {
 Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
   Sha256Digest out{};
   std::size_t len = 0;
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(
+  // One HMAC context per thread; EVP_MAC_init with a key re-initialises it for each call.
+  thread_local std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(
       EVP_MAC_CTX_dup(HmacTemplate()), &EVP_MAC_CTX_free);
   // An empty key is valid HMAC input; OpenSSL wants a non-null pointer for it.
   static const unsigned char kEmpty = 0;

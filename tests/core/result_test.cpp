@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/json.h"
@@ -61,6 +63,20 @@ TEST(ClockTest, AmzDateRoundTrip) {
   EXPECT_FALSE(ParseAmzDate("20150830T123600", &t));
   EXPECT_FALSE(ParseAmzDate("2015083XT123600Z", &t));
   EXPECT_FALSE(ParseAmzDate("20151330T123600Z", &t));
+  EXPECT_FALSE(ParseAmzDate("20150230T123600Z", &t));  // no 30 February
+  ASSERT_TRUE(ParseAmzDate("20240229T000000Z", &t));    // leap day
+  EXPECT_EQ(FormatIso8601(t), "2024-02-29T00:00:00Z");
+}
+
+TEST(IdsTest, RequestUuidsAreWellFormedAndDistinct) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string u = NewRequestUuid();
+    EXPECT_TRUE(LooksLikeUuid(u)) << u;
+    EXPECT_EQ(u[14], '4');
+    seen.insert(u);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
 }
 
 TEST(IdsTest, UuidAndArn) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <utility>
 
+#include "core/ids.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "crypto/random.h"
@@ -81,7 +82,7 @@ std::string_view TargetOperation(const http::Request& request, std::string_view 
   return t.substr(prefix.size() + 1);
 }
 
-std::string NewRequestId() { return crypto::NewUuid(); }
+std::string NewRequestId() { return arca::NewRequestUuid(); }
 
 void LogRequest(std::string_view operation, int status, std::string_view error_type, double ms,
                 std::string_view request_id, std::string_view access_key_id, std::string_view region) {
