@@ -11,7 +11,7 @@
 namespace arca::crypto {
 namespace {
 
-// Fetched once: Gcm() makes OpenSSL 3 look the algorithm up on every init.
+// Fetched once: EVP_aes_256_gcm() makes OpenSSL 3 look the algorithm up on every init.
 const EVP_CIPHER* Gcm() {
   static EVP_CIPHER* cipher = [] {
     EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
@@ -57,10 +57,8 @@ Result<std::string> SealImpl(const SecretBytes& key, std::string_view nonce,
   }
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return SealError("EVP_CIPHER_CTX_new");
-  if (EVP_EncryptInit_ex(ctx.get(), Gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kAeadNonceSize),
-                          nullptr) != 1 ||
-      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), Bytes(nonce)) != 1) {
+  if (nonce.size() != kAeadNonceSize ||
+      EVP_EncryptInit_ex2(ctx.get(), Gcm(), key.data(), Bytes(nonce), nullptr) != 1) {
     return SealError("EVP_EncryptInit_ex");
   }
   int len = 0;
@@ -128,10 +126,9 @@ Result<SecretBytes> AeadOpen(const SecretBytes& key, std::string_view sealed,
 
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return Error(Code::kInternal, "decryption failed", "EVP_CIPHER_CTX_new");
-  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kAeadNonceSize),
-                          nullptr) != 1 ||
-      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), Bytes(nonce)) != 1) {
+  // One init with cipher, key and nonce: 12 bytes is GCM's default IV length.
+  static_assert(kAeadNonceSize == 12);
+  if (EVP_DecryptInit_ex2(ctx.get(), Gcm(), key.data(), Bytes(nonce), nullptr) != 1) {
     return Error(Code::kInternal, "decryption failed", "EVP_DecryptInit_ex");
   }
   int len = 0;

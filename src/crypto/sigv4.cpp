@@ -161,15 +161,23 @@ std::string CanonicalRequest(const CanonicalInput& in) {
   out.append(in.method).push_back('\n');
   out.append(CanonicalUri(in.path, in.s3_style_path)).push_back('\n');
   out.append(CanonicalQuery(in.query)).push_back('\n');
+  // Lower-case every header name once, not once per signed header.
+  std::vector<std::string> lowered;
+  lowered.reserve(in.headers.size());
+  for (const Header& h : in.headers) lowered.push_back(Lower(Trim(h.name)));
   std::vector<std::string> names;
   names.reserve(in.signed_headers.size());
   for (const std::string& signed_name : in.signed_headers) {
     std::string name = Lower(Trim(signed_name));
-    std::vector<std::string> values;
-    for (const Header& h : in.headers) {
-      if (Lower(Trim(h.name)) == name) values.push_back(TrimAll(h.value));
+    out.append(name).push_back(':');
+    bool first = true;
+    for (std::size_t i = 0; i < in.headers.size(); ++i) {
+      if (lowered[i] != name) continue;
+      if (!first) out.push_back(',');
+      out.append(TrimAll(in.headers[i].value));
+      first = false;
     }
-    out.append(name).append(":").append(Join(values, ",")).push_back('\n');
+    out.push_back('\n');
     names.push_back(std::move(name));
   }
   out.push_back('\n');
