@@ -1,12 +1,16 @@
-// The HTTP/1.1 server: Boost.Beast on one Asio io_context, sessions and the accept loop as C++20
-// coroutines. Every Beast/Asio include stays in this file (and other .cpp files under src/http/).
+// The HTTP/1.1 server: Boost.Beast, sessions and the accept loop as C++20 coroutines. Every
+// Beast/Asio include stays in this file (and other .cpp files under src/http/).
 //
-// Shape of a connection (one coroutine on its own strand):
+// Threads: one single-threaded io_context per thread. The accept loop hands each new connection to
+// the next io_context in turn, so a connection's coroutine, its timers and its socket all run on one
+// thread: no strand is needed and no operation of a connection wakes another thread.
+//
+// Shape of a connection (one coroutine on its io_context's thread):
 //   [TLS handshake] -> loop { wait for the first byte (idle) -> read the request (read_timeout)
 //                             -> handler -> write the response -> keep-alive or close }
 // Stop(): sets `stopping_`, closes the acceptor, closes every connection that is idle (waiting for its
 // next request or its handshake), and polls until the remaining connections have written their
-// response and gone, or drain_timeout passed; then it stops the io_context, so Run() returns.
+// response and gone, or drain_timeout passed; then it stops the io_contexts, so Run() returns.
 
 #include "http/server.h"
 
@@ -18,6 +22,7 @@
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -71,7 +76,7 @@ bool IEquals(std::string_view a, std::string_view b) {
 }
 
 // A live connection as the registry sees it. `executor` is fixed at construction; `stream` and `idle`
-// are touched only on the connection's strand.
+// are touched only on the connection's io_context thread.
 struct Conn {
   asio::any_io_executor executor;
   beast::tcp_stream* stream = nullptr;  // the lowest layer; null once the session has ended
@@ -160,8 +165,8 @@ class ServerImpl final : public Server {
         handler_(std::move(handler)),
         error_responder_(std::move(error_responder)),
         threads_(ThreadCount(options_.threads)),
-        ioc_(threads_),
-        acceptor_strand_(asio::make_strand(ioc_)),
+        iocs_(MakeContexts(threads_)),
+        acceptor_strand_(asio::make_strand(*iocs_[0])),
         acceptor_(acceptor_strand_) {}
 
   ~ServerImpl() override = default;
@@ -175,6 +180,15 @@ class ServerImpl final : public Server {
  private:
   friend class ConnRegistration;
 
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int n) {
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (int i = 0; i < n; ++i) out.push_back(std::make_unique<asio::io_context>(1));
+    return out;
+  }
+  asio::io_context& NextContext() {
+    return *iocs_[next_context_.fetch_add(1, std::memory_order_relaxed) % iocs_.size()];
+  }
+
   static int ThreadCount(int requested) {
     if (requested > 0) return requested;
     return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -182,7 +196,7 @@ class ServerImpl final : public Server {
 
   Status SetUpTls();
   Status Listen();
-  void RunLoop();
+  static void RunLoop(asio::io_context& ioc);
   void BeginStop();
   std::size_t ActiveConnections() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -211,13 +225,14 @@ class ServerImpl final : public Server {
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
 
-  // Declared before ioc_: sessions still pending when the io_context is destroyed unregister
+  // Declared before iocs_: sessions still pending when the io_contexts are destroyed unregister
   // themselves from conns_, and TLS streams refer to ssl_ctx_.
   std::optional<ssl::context> ssl_ctx_;
   std::mutex mu_;
   std::unordered_set<std::shared_ptr<Conn>> conns_;  // guarded by mu_
 
-  asio::io_context ioc_;
+  std::vector<std::unique_ptr<asio::io_context>> iocs_;  // one per thread; [0] also runs the acceptor
+  std::atomic<std::size_t> next_context_{0};
   asio::strand<asio::io_context::executor_type> acceptor_strand_;  // the accept loop, Stop, Drain
   tcp::acceptor acceptor_;
 };
@@ -290,7 +305,7 @@ Status ServerImpl::Listen() {
   if (!ec) {
     endpoint = tcp::endpoint(address, options_.port);
   } else {
-    tcp::resolver resolver(ioc_);
+    tcp::resolver resolver(*iocs_[0]);
     auto results = resolver.resolve(options_.host, std::to_string(options_.port), tcp::resolver::passive, ec);
     if (ec || results.empty()) {
       return Error(Code::kInvalidParameter, "cannot resolve listen host '" + options_.host + "'",
@@ -324,19 +339,22 @@ void ServerImpl::Run() {
       log::Error("http accept loop failed", {{"error", ex.what()}});
     }
   });
+  // Keep every io_context running while it has no connection yet; Drain() stops them.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& ioc : iocs_) guards.push_back(asio::make_work_guard(*ioc));
   std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(threads_ - 1));
-  for (int i = 1; i < threads_; ++i) {
-    pool.emplace_back([this] { RunLoop(); });
+  pool.reserve(iocs_.size() - 1);
+  for (std::size_t i = 1; i < iocs_.size(); ++i) {
+    pool.emplace_back([ioc = iocs_[i].get()] { RunLoop(*ioc); });
   }
-  RunLoop();
+  RunLoop(*iocs_[0]);
   for (auto& t : pool) t.join();
 }
 
-void ServerImpl::RunLoop() {
+void ServerImpl::RunLoop(asio::io_context& ioc) {
   for (;;) {
     try {
-      ioc_.run();
+      ioc.run();
       return;
     } catch (const std::exception& e) {
       log::Error("http io thread caught an exception", {{"error", e.what()}});
@@ -375,12 +393,12 @@ asio::awaitable<void> ServerImpl::Drain() {
   if (std::size_t left = ActiveConnections(); left > 0) {
     log::Warn("http drain timed out; closing connections", {{"connections", left}});
   }
-  ioc_.stop();
+  for (auto& ioc : iocs_) ioc->stop();
 }
 
 asio::awaitable<void> ServerImpl::AcceptLoop() {
   while (!stopping_) {
-    tcp::socket socket(asio::make_strand(ioc_));
+    tcp::socket socket(NextContext());
     auto [ec] = co_await acceptor_.async_accept(socket, kUseTuple);
     if (stopping_ || !acceptor_.is_open()) co_return;
     if (ec) {
