@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/strings.h"
 #include "crypto/aead.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
@@ -33,24 +34,14 @@ constexpr std::string_view kNewFileHeader =
     "# can be decrypted. One version per line; the highest version is current.\n";
 constexpr std::size_t kMaxKeyFileSize = 1 << 20;
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // Splits on runs of whitespace.
 std::vector<std::string_view> Fields(std::string_view s) {
   std::vector<std::string_view> out;
   std::size_t i = 0;
   while (i < s.size()) {
-    while (i < s.size() && IsSpace(s[i])) ++i;
+    while (i < s.size() && IsAsciiSpace(s[i])) ++i;
     std::size_t start = i;
-    while (i < s.size() && !IsSpace(s[i])) ++i;
+    while (i < s.size() && !IsAsciiSpace(s[i])) ++i;
     if (i > start) out.push_back(s.substr(start, i - start));
   }
   return out;
@@ -112,11 +103,11 @@ Result<KeyMap> ParseKeyText(std::string_view text, std::string_view source) {
     std::size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    line = Trim(line);
+    line = TrimSpace(line);
     if (line.empty() || line.front() == '#') continue;
     while (!line.empty()) {
       std::size_t semi = line.find(';');
-      std::string_view entry = Trim(line.substr(0, semi));
+      std::string_view entry = TrimSpace(line.substr(0, semi));
       line = semi == std::string_view::npos ? std::string_view() : line.substr(semi + 1);
       if (entry.empty()) continue;
       if (entry.front() == '#') break;  // the rest of the line is a comment

@@ -5,6 +5,8 @@
 #include <optional>
 #include <set>
 
+#include "core/strings.h"
+
 namespace arca::crypto::sigv4 {
 namespace {
 
@@ -15,23 +17,13 @@ bool IsUnreserved(unsigned char c) {
          c == '_' || c == '.' || c == '~';
 }
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // Trims and turns every run of whitespace inside into a single space (SigV4's "Trimall").
 std::string TrimAll(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   bool pending_space = false;
-  for (char c : Trim(s)) {
-    if (IsSpace(c)) {
+  for (char c : TrimSpace(s)) {
+    if (IsAsciiSpace(c)) {
       pending_space = true;
       continue;
     }
@@ -39,12 +31,6 @@ std::string TrimAll(std::string_view s) {
     pending_space = false;
     out.push_back(c);
   }
-  return out;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -164,11 +150,11 @@ std::string CanonicalRequest(const CanonicalInput& in) {
   // Lower-case every header name once, not once per signed header.
   std::vector<std::string> lowered;
   lowered.reserve(in.headers.size());
-  for (const Header& h : in.headers) lowered.push_back(Lower(Trim(h.name)));
+  for (const Header& h : in.headers) lowered.push_back(AsciiLower(TrimSpace(h.name)));
   std::vector<std::string> names;
   names.reserve(in.signed_headers.size());
   for (const std::string& signed_name : in.signed_headers) {
-    std::string name = Lower(Trim(signed_name));
+    std::string name = AsciiLower(TrimSpace(signed_name));
     out.append(name).push_back(':');
     bool first = true;
     for (std::size_t i = 0; i < in.headers.size(); ++i) {
@@ -229,9 +215,9 @@ std::optional<Authorization> ParseAuthorization(std::string_view header, std::st
     if (why != nullptr) *why = std::move(message);
     return std::nullopt;
   };
-  header = Trim(header);
+  header = TrimSpace(header);
   if (header.substr(0, kAlgorithm.size()) != kAlgorithm ||
-      (header.size() > kAlgorithm.size() && !IsSpace(header[kAlgorithm.size()]))) {
+      (header.size() > kAlgorithm.size() && !IsAsciiSpace(header[kAlgorithm.size()]))) {
     return fail(
         "Authorization header must use the AWS4-HMAC-SHA256 algorithm (Signature Version 4).");
   }
@@ -244,7 +230,7 @@ std::optional<Authorization> ParseAuthorization(std::string_view header, std::st
   while (i <= rest.size()) {
     std::size_t comma = rest.find(',', i);
     if (comma == std::string_view::npos) comma = rest.size();
-    std::string_view part = Trim(rest.substr(i, comma - i));
+    std::string_view part = TrimSpace(rest.substr(i, comma - i));
     i = comma + 1;
     if (part.empty()) continue;
     std::size_t eq = part.find('=');
@@ -253,8 +239,8 @@ std::optional<Authorization> ParseAuthorization(std::string_view header, std::st
           "Authorization header has a malformed component (expected name=value, separated by "
           "commas).");
     }
-    std::string_view name = Trim(part.substr(0, eq));
-    std::string_view value = Trim(part.substr(eq + 1));
+    std::string_view name = TrimSpace(part.substr(0, eq));
+    std::string_view value = TrimSpace(part.substr(eq + 1));
     if (name == "Credential") {
       credential = value;
     } else if (name == "SignedHeaders") {
@@ -307,10 +293,10 @@ std::optional<Authorization> ParseAuthorization(std::string_view header, std::st
   while (k <= sh.size()) {
     std::size_t semi = sh.find(';', k);
     if (semi == std::string_view::npos) semi = sh.size();
-    std::string_view name = Trim(sh.substr(k, semi - k));
+    std::string_view name = TrimSpace(sh.substr(k, semi - k));
     k = semi + 1;
     if (name.empty()) return fail("SignedHeaders must be a ';'-separated list of header names.");
-    out.signed_headers.push_back(Lower(name));
+    out.signed_headers.push_back(AsciiLower(name));
   }
   out.signature = std::string(*signature);
   return out;
@@ -322,7 +308,7 @@ std::string SignRequest(const SecretBytes& secret_key, std::string_view access_k
                         const CanonicalInput& in_without_signed_headers) {
   CanonicalInput in = in_without_signed_headers;
   std::set<std::string> names;
-  for (const Header& h : in.headers) names.insert(Lower(Trim(h.name)));
+  for (const Header& h : in.headers) names.insert(AsciiLower(TrimSpace(h.name)));
   in.signed_headers.assign(names.begin(), names.end());
 
   std::string_view date = amz_date.substr(0, 8);

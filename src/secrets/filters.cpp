@@ -3,14 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/strings.h"
+
 namespace arca::secrets {
 
 namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 bool StartsWith(const std::string& s, const std::string& prefix) {
   return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
@@ -34,7 +31,7 @@ bool MatchOne(const std::string& key, const std::string& value, const FilterSubj
     // Every word of the value must begin a word of the description (not case-sensitive).
     auto words = SplitWords(s.description);
     auto wanted = SplitWords(value);
-    if (wanted.empty()) return StartsWith(Lower(s.description), Lower(value));
+    if (wanted.empty()) return StartsWith(AsciiLower(s.description), AsciiLower(value));
     return std::all_of(wanted.begin(), wanted.end(),
                        [&](const std::string& w) { return AnyWordStartsWith(words, w); });
   }
@@ -64,7 +61,7 @@ std::vector<std::string> SplitWords(const std::string& text) {
   std::vector<std::string> words;
   std::string cur;
   auto flush = [&] {
-    if (!cur.empty()) words.push_back(Lower(cur));
+    if (!cur.empty()) words.push_back(AsciiLower(cur));
     cur.clear();
   };
   for (std::size_t i = 0; i < text.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/strings.h"
 #include "crypto/hash.h"
 #include "crypto/sigv4.h"
 
@@ -21,33 +22,6 @@ constexpr std::string_view kTerminator = "aws4_request";
 constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
 constexpr std::size_t kMaxCachedSigningKeys = 4096;
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::vector<std::string_view> Split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (true) {
-    std::size_t pos = s.find(sep, start);
-    if (pos == std::string_view::npos) {
-      out.push_back(s.substr(start));
-      return out;
-    }
-    out.push_back(s.substr(start, pos - start));
-    start = pos + 1;
-  }
-}
 
 Error Incomplete(std::string message) { return Error(Code::kIncompleteSignature, std::move(message)); }
 Error Invalid(std::string message) { return Error(Code::kInvalidSignature, std::move(message)); }
@@ -101,7 +75,7 @@ bool HasSigned(const std::vector<std::string>& signed_headers, std::string_view 
 }
 
 Status ParseCredential(std::string_view credential, Parsed* p) {
-  std::vector<std::string_view> parts = Split(credential, '/');
+  std::vector<std::string_view> parts = SplitOn(credential, '/');
   if (parts.size() != 5) {
     return Incomplete(
         "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
@@ -116,16 +90,16 @@ Status ParseCredential(std::string_view credential, Parsed* p) {
 }
 
 void ParseSignedHeaders(std::string_view list, Parsed* p) {
-  for (std::string_view h : Split(list, ';')) {
-    h = Trim(h);
-    if (!h.empty()) p->signed_headers.push_back(Lower(h));
+  for (std::string_view h : SplitOn(list, ';')) {
+    h = TrimSpace(h);
+    if (!h.empty()) p->signed_headers.push_back(AsciiLower(h));
   }
 }
 
 // The Authorization header form.
 Status ParseHeaderAuth(const http::Request& req, std::string_view header, Parsed* p,
                        std::string* access_key_id) {
-  std::string_view h = Trim(header);
+  std::string_view h = TrimSpace(header);
   std::size_t sp = h.find(' ');
   std::string_view algorithm = h.substr(0, sp);
   std::string_view rest = sp == std::string_view::npos ? std::string_view() : h.substr(sp + 1);
@@ -135,8 +109,8 @@ Status ParseHeaderAuth(const http::Request& req, std::string_view header, Parsed
 
   std::string_view credential, signed_headers, signature;
   if (algorithm == kAlgorithm) {
-    for (std::string_view part : Split(rest, ',')) {
-      part = Trim(part);
+    for (std::string_view part : SplitOn(rest, ',')) {
+      part = TrimSpace(part);
       if (part.empty()) continue;
       std::size_t eq = part.find('=');
       if (eq == std::string_view::npos) {
@@ -144,8 +118,8 @@ Status ParseHeaderAuth(const http::Request& req, std::string_view header, Parsed
                           "' not a valid key=value pair (missing equal-sign) in Authorization header: '" +
                           std::string(h) + "'.");
       }
-      std::string_view key = Trim(part.substr(0, eq));
-      std::string_view value = Trim(part.substr(eq + 1));
+      std::string_view key = TrimSpace(part.substr(0, eq));
+      std::string_view value = TrimSpace(part.substr(eq + 1));
       if (key == "Credential") credential = value;
       else if (key == "SignedHeaders") signed_headers = value;
       else if (key == "Signature") signature = value;
@@ -173,14 +147,14 @@ Status ParseHeaderAuth(const http::Request& req, std::string_view header, Parsed
   p->canonical_query = std::string(req.Query());
 
   if (amz_date.has_value()) {
-    std::string_view d = Trim(*amz_date);
+    std::string_view d = TrimSpace(*amz_date);
     if (!ParseAmzDate(d, &p->time)) return Incomplete(BadDateMessage(d));
     p->amz_date = std::string(d);
     if (!HasSigned(p->signed_headers, "x-amz-date")) {
       return Incomplete("'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
     }
   } else {
-    std::string_view d = Trim(*http_date);
+    std::string_view d = TrimSpace(*http_date);
     if (!ParseHttpDate(d, &p->time)) return Incomplete(BadDateMessage(d));
     p->amz_date = FormatAmzDate(p->time);
     if (!HasSigned(p->signed_headers, "date")) {
@@ -365,7 +339,7 @@ Result<Authenticated> SigV4Verifier::Verify(const http::Request& request, std::s
   std::vector<std::string> payload_hashes;
   if (std::optional<std::string_view> declared = request.Header("x-amz-content-sha256");
       declared.has_value()) {
-    std::string_view d = Trim(*declared);
+    std::string_view d = TrimSpace(*declared);
     if (d == kUnsignedPayload) {
       if (!p.presigned) {
         return Invalid("UNSIGNED-PAYLOAD is accepted on presigned requests only; sign the payload.");
@@ -386,7 +360,7 @@ Result<Authenticated> SigV4Verifier::Verify(const http::Request& request, std::s
   in.path = std::string(request.Path());
   in.query = p.canonical_query;
   for (const auto& [name, value] : request.headers) {
-    if (HasSigned(p.signed_headers, Lower(name))) in.headers.push_back({name, value});
+    if (HasSigned(p.signed_headers, AsciiLower(name))) in.headers.push_back({name, value});
   }
   in.signed_headers = p.signed_headers;
 
