@@ -79,7 +79,7 @@ TEST_F(JsonProtocolTest, SignatureErrorsAreEncoded) {
 
   SecretBytes any = SecretBytes::CopyOf(std::string(40, 'x'));
   r = Call("ListSecrets", boost::json::object{},
-           testing::SignOptions{.access_key_id = "AKIAIOSFODNN7EXAMPLE", .secret = &any});
+           testing::SignOptions{.access_key_id = "AKIA-FAKE-EXAMPLE-ID", .secret = &any});
   EXPECT_EQ(ExpectError(r, "UnrecognizedClientException", 400),
             "The security token included in the request is invalid.");
 

@@ -131,7 +131,7 @@ TEST_F(SigV4Test, WrongSecretIsRejected) {
 TEST_F(SigV4Test, UnknownKeyIsUnrecognized) {
   SecretBytes secret = SecretBytes::CopyOf("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
   http::Request r = Signed("ListSecrets", "{}",
-                           SignOptions{.access_key_id = "AKIAIOSFODNN7EXAMPLE", .secret = &secret});
+                           SignOptions{.access_key_id = "AKIA-FAKE-EXAMPLE-ID", .secret = &secret});
   EXPECT_EQ(Fails(r, Code::kUnrecognizedClient), "The security token included in the request is invalid.");
 }
 

@@ -123,7 +123,7 @@ TEST_F(AccessKeysTest, PartitionShapesTheArn) {
 
 TEST_F(AccessKeysTest, UnknownKeyIsUnrecognized) {
   ASSERT_TRUE(keys_->EnsureRootKey().ok());
-  for (std::string id : {"AKIAIOSFODNN7EXAMPLE", "", "not-a-key", "akiaiosfodnn7example"}) {
+  for (std::string id : {"AKIA-FAKE-EXAMPLE-ID", "", "not-a-key", "akiaiosfodnn7example"}) {
     auto found = keys_->Lookup(id);
     ASSERT_FALSE(found.ok()) << id;
     EXPECT_EQ(found.error().code(), Code::kUnrecognizedClient);
@@ -166,7 +166,7 @@ TEST_F(AccessKeysTest, SecretIsStoredSealed) {
   auto opened = keyring_->Open(sealed, key.access_key_id);
   ASSERT_TRUE(opened.ok());
   EXPECT_EQ(opened->view(), key.secret_access_key.view());
-  EXPECT_FALSE(keyring_->Open(sealed, "AKIAOTHERKEY00000000").ok());
+  EXPECT_FALSE(keyring_->Open(sealed, "AKIA-FAKE-OTHER-KEY0").ok());
 
   // Nor is the plaintext anywhere in the database files.
   for (const auto& entry : fs::directory_iterator(dir_)) {

@@ -38,9 +38,9 @@ class AuthTest(ArcaTestCase):
 
     def test_unknown_access_key(self):
         r = self.server.raw("secretsmanager.ListSecrets", b"{}",
-                            credentials=("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"))
+                            credentials=("AKIA-FAKE-EXAMPLE-ID", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"))
         self.assertRawError(r, "UnrecognizedClientException", statuses=AUTH_STATUSES)
-        bad = self.server.client(credentials=("AKIAIOSFODNN7EXAMPLE", "x" * 40))
+        bad = self.server.client(credentials=("AKIA-FAKE-EXAMPLE-ID", "x" * 40))
         with self.assertAwsError("UnrecognizedClientException", client=bad):
             bad.get_secret_value(SecretId="anything")
 

@@ -68,23 +68,23 @@ TEST(EnsureDataDirTest, RefusesAFile) {
 
 TEST(CredentialsFileTest, AwsSharedCredentialsFormat) {
   SecretBytes secret = SecretBytes::CopyOf("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
-  SecretBytes text = CredentialsFileText("AKIAIOSFODNN7EXAMPLE", secret);
+  SecretBytes text = CredentialsFileText("AKIA-FAKE-EXAMPLE-ID", secret);
   EXPECT_EQ(text.view(),
             "[arca]\n"
-            "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+            "aws_access_key_id = AKIA-FAKE-EXAMPLE-ID\n"
             "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n");
 }
 
 TEST(CredentialsFileTest, WritesMode0600AndReplaces) {
   TempDir tmp;
   const std::string path = tmp.path() + "/credentials";
-  ASSERT_TRUE(WriteCredentialsFile(path, "AKIAAAAAAAAAAAAAAAAA", SecretBytes::CopyOf("s1")).ok());
+  ASSERT_TRUE(WriteCredentialsFile(path, "AKIA-FAKE-AAAAAAAAAA", SecretBytes::CopyOf("s1")).ok());
   EXPECT_EQ(ModeOf(path), 0600u);
   EXPECT_NE(ReadAll(path).find("aws_secret_access_key = s1\n"), std::string::npos);
 
-  ASSERT_TRUE(WriteCredentialsFile(path, "AKIABBBBBBBBBBBBBBBB", SecretBytes::CopyOf("s2")).ok());
+  ASSERT_TRUE(WriteCredentialsFile(path, "AKIA-FAKE-BBBBBBBBBB", SecretBytes::CopyOf("s2")).ok());
   const std::string text = ReadAll(path);
-  EXPECT_NE(text.find("aws_access_key_id = AKIABBBBBBBBBBBBBBBB\n"), std::string::npos);
+  EXPECT_NE(text.find("aws_access_key_id = AKIA-FAKE-BBBBBBBBBB\n"), std::string::npos);
   EXPECT_EQ(text.find("s1"), std::string::npos);
   EXPECT_EQ(ModeOf(path), 0600u);
   // No temporary file is left behind.
