@@ -6,8 +6,12 @@ import os
 import shutil
 import sqlite3
 import stat
+import subprocess
 import tempfile
 import unittest
+
+import boto3
+import botocore.config
 
 from arca_harness import (ArcaServer, arn_pattern, make_master_key_text, run_arca, unique)
 
@@ -31,6 +35,38 @@ class ConfigTest(unittest.TestCase):
         self.assertRegex(out["ARN"], arn_pattern(name, region=region, account=account))
         self.assertEqual(c.get_secret_value(SecretId=name)["SecretString"], "cfg-value")
         return name
+
+    def test_tls_with_boto3_and_the_aws_cli(self):
+        openssl = shutil.which("openssl")
+        self.assertIsNotNone(openssl, "openssl is needed (scripts/deps.sh --test installs it)")
+        d = self.tempdir("tls")
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        srv = self.server(extra_args=["--tls-cert", cert, "--tls-key", key])
+        srv.start()
+        listening = [e for e in srv.log_entries() if e.get("msg") == "listening"]
+        self.assertTrue(listening and listening[0].get("tls") is True, listening)
+        url = f"https://127.0.0.1:{srv.port}"
+        akid, secret = srv.credentials()
+        c = boto3.session.Session().client(
+            "secretsmanager", region_name="us-east-1", endpoint_url=url, verify=cert,
+            aws_access_key_id=akid, aws_secret_access_key=secret,
+            config=botocore.config.Config(retries={"total_max_attempts": 1}))
+        name = unique("tls")
+        c.create_secret(Name=name, SecretString="over-tls")
+        self.assertEqual(c.get_secret_value(SecretId=name)["SecretString"], "over-tls")
+        rc, out, err = srv.aws("--endpoint-url", url, "--ca-bundle", cert, "secretsmanager",
+                               "get-secret-value", "--secret-id", name, endpoint=False)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out["SecretString"], "over-tls")
+        # Plain HTTP to the TLS port gets no answer in HTTP.
+        with self.assertRaises(Exception):
+            srv.get("/healthz")
+        self.assertEqual(srv.stop(), 0)
 
     def test_environment_variables(self):
         data = self.tempdir("env")
