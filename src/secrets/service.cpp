@@ -653,6 +653,7 @@ class SecretsService::Impl {
       std::lock_guard<std::mutex> lock(cache_mu_);
       if (cache_seq_ != seq) {
         cache_.clear();
+        cache_bytes_ = 0;
         cache_seq_ = seq;
       }
       if (auto it = cache_.find(key); it != cache_.end()) return it->second;
@@ -661,18 +662,27 @@ class SecretsService::Impl {
     ARCA_ASSIGN_OR_RETURN(auto txn, store_.Begin(TxnMode::kRead));
     ARCA_ASSIGN_OR_RETURN(Loaded s, Resolve(*txn, ctx, id));
     ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
+    std::size_t bytes = key.size() + s.row.meta.size() + s.row.arn.size() + 256;
+    for (const auto& v : versions) {
+      bytes += v.sealed.ciphertext.size() + v.sealed.wrapped_key.size() + v.version_id.size() + 128;
+    }
     auto snap = std::make_shared<const Snapshot>(Snapshot{std::move(s), std::move(versions)});
     std::lock_guard<std::mutex> lock(cache_mu_);
-    if (cache_seq_ == seq) {
-      if (cache_.size() >= kMaxCachedSecrets) cache_.clear();
-      cache_.emplace(std::move(key), snap);
+    if (cache_seq_ == seq && bytes <= kCacheBudgetBytes) {
+      if (cache_bytes_ + bytes > kCacheBudgetBytes) {
+        cache_.clear();
+        cache_bytes_ = 0;
+      }
+      if (cache_.emplace(std::move(key), snap).second) cache_bytes_ += bytes;
     }
     return std::shared_ptr<const Snapshot>(std::move(snap));
   }
 
-  static constexpr std::size_t kMaxCachedSecrets = 20000;
+  // What the cache may hold, roughly (ciphertexts dominate): when full it starts over.
+  static constexpr std::size_t kCacheBudgetBytes = 64u << 20;
   std::mutex cache_mu_;
   std::uint64_t cache_seq_ = 0;  // GUARDED_BY(cache_mu_)
+  std::size_t cache_bytes_ = 0;  // GUARDED_BY(cache_mu_)
   std::unordered_map<std::string, std::shared_ptr<const Snapshot>> cache_;  // GUARDED_BY(cache_mu_)
 
   // Records the day of last access (AWS keeps only the date) on the secret and the version. At most
