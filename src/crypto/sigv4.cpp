@@ -78,12 +78,7 @@ std::string CanonicalUri(std::string_view path, bool s3_style) {
     return path.empty() ? std::string("/") : std::string(path);
   }
   std::vector<std::string> segments;
-  std::size_t i = 0;
-  while (i <= path.size()) {
-    std::size_t slash = path.find('/', i);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string_view seg = path.substr(i, slash - i);
-    i = slash + 1;
+  for (std::string_view seg : SplitOn(path, '/')) {
     if (seg.empty() || seg == ".") continue;
     if (seg == "..") {
       if (!segments.empty()) segments.pop_back();
@@ -98,12 +93,7 @@ std::string CanonicalUri(std::string_view path, bool s3_style) {
 
 std::string CanonicalQuery(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> params;
-  std::size_t i = 0;
-  while (i <= query.size()) {
-    std::size_t amp = query.find('&', i);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view param = query.substr(i, amp - i);
-    i = amp + 1;
+  for (std::string_view param : SplitOn(query, '&')) {
     if (param.empty()) continue;
     std::size_t eq = param.find('=');
     std::string_view name = param.substr(0, eq);

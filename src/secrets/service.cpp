@@ -273,6 +273,31 @@ class SecretsService::Impl {
     return std::move(sealed).value();
   }
 
+  // Whether `version` holds exactly `value` (same kind, same bytes, compared in constant time): the
+  // test behind ClientRequestToken idempotency.
+  Result<bool> HoldsValue(const SecretRow& secret, const VersionRow& version,
+                          const SecretValue& value) const {
+    const bool binary = value.binary.has_value();
+    const SecretBytes& plaintext = binary ? *value.binary : *value.string;
+    ARCA_ASSIGN_OR_RETURN(SecretBytes old, OpenValue(secret, version));
+    return version.binary == binary && crypto::ConstantTimeEquals(old.view(), plaintext.view());
+  }
+
+  // The secrets of a region that match `filters`, deleted ones only when asked for.
+  Result<std::vector<Loaded>> MatchingSecrets(Transaction& txn, const std::string& region,
+                                              const std::vector<Filter>& filters,
+                                              bool include_deleted) const {
+    ARCA_ASSIGN_OR_RETURN(auto rows, txn.ListSecrets(region));
+    std::vector<Loaded> matched;
+    for (auto& row : rows) {
+      if (row.deleted_ms && !include_deleted) continue;
+      ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row.meta));
+      Loaded s{std::move(row), std::move(meta)};
+      if (MatchesFilters(filters, SubjectOf(s))) matched.push_back(std::move(s));
+    }
+    return matched;
+  }
+
   struct NewVersionResult {
     std::string version_id;
     std::vector<std::string> labels;
@@ -289,10 +314,8 @@ class SecretsService::Impl {
 
     ARCA_ASSIGN_OR_RETURN(auto existing, txn.GetVersion(s.row.id, version_id));
     if (existing) {
-      ARCA_ASSIGN_OR_RETURN(SecretBytes old, OpenValue(s.row, *existing));
-      if (existing->binary == binary && crypto::ConstantTimeEquals(old.view(), plaintext.view())) {
-        return NewVersionResult{version_id, existing->labels, false};
-      }
+      ARCA_ASSIGN_OR_RETURN(bool same, HoldsValue(s.row, *existing, value));
+      if (same) return NewVersionResult{version_id, existing->labels, false};
       return Error(Code::kAlreadyExists,
                    "You can't modify an existing version, you can only create a new version.");
     }
@@ -756,10 +779,8 @@ Result<CreateSecretOutput> SecretsService::CreateSecret(const Context& ctx, Crea
     if (in.client_request_token && has_value) {
       ARCA_ASSIGN_OR_RETURN(auto v, txn->GetVersion(existing->id, *in.client_request_token));
       if (v) {
-        ARCA_ASSIGN_OR_RETURN(SecretBytes old, impl_->OpenValue(*existing, *v));
-        const SecretBytes& now = in.value.binary ? *in.value.binary : *in.value.string;
-        if (v->binary == in.value.binary.has_value() &&
-            crypto::ConstantTimeEquals(old.view(), now.view())) {
+        ARCA_ASSIGN_OR_RETURN(bool same, impl_->HoldsValue(*existing, *v, in.value));
+        if (same) {
           ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(existing->meta));
           return CreateSecretOutput{existing->arn, existing->name, v->version_id,
                                     Impl::ReplicationStatuses(meta)};
@@ -961,14 +982,9 @@ Result<ListSecretsOutput> SecretsService::ListSecrets(const Context& ctx, const 
   }
 
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
-  ARCA_ASSIGN_OR_RETURN(auto rows, txn->ListSecrets(ctx.region));
-  std::vector<Loaded> matched;
-  for (auto& row : rows) {
-    if (row.deleted_ms && !in.include_planned_deletion.value_or(false)) continue;
-    ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row.meta));
-    Loaded s{std::move(row), std::move(meta)};
-    if (MatchesFilters(in.filters, impl_->SubjectOf(s))) matched.push_back(std::move(s));
-  }
+  ARCA_ASSIGN_OR_RETURN(std::vector<Loaded> matched,
+                        impl_->MatchingSecrets(*txn, ctx.region, in.filters,
+                                               in.include_planned_deletion.value_or(false)));
   auto key = [&](const Loaded& s) -> std::int64_t {
     if (sort_by == "last-accessed-date") return s.meta.last_accessed_ms.value_or(0);
     if (sort_by == "last-changed-date") return s.meta.last_changed_ms;
@@ -1077,14 +1093,8 @@ Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
         ARCA_RETURN_IF_ERROR(read(id, std::move(s).value()));
       }
     } else {
-      ARCA_ASSIGN_OR_RETURN(auto rows, txn->ListSecrets(ctx.region));
-      std::vector<Loaded> matched;
-      for (auto& row : rows) {
-        if (row.deleted_ms) continue;
-        ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row.meta));
-        Loaded s{std::move(row), std::move(meta)};
-        if (MatchesFilters(in.filters, impl_->SubjectOf(s))) matched.push_back(std::move(s));
-      }
+      ARCA_ASSIGN_OR_RETURN(std::vector<Loaded> matched,
+                            impl_->MatchingSecrets(*txn, ctx.region, in.filters, false));
       if (offset > matched.size()) {
         return Error(Code::kInvalidNextToken, "The NextToken value is invalid.");
       }
