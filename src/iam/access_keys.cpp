@@ -57,6 +57,7 @@ Caller AccessKeys::MakeCaller(const std::string& access_key_id, const std::strin
     c.arn = "arn:" + partition_ + ":iam::" + account_id_ + ":root";
     c.user_id = account_id_;
   } else {
+    c.type = PrincipalType::kUser;
     c.arn = "arn:" + partition_ + ":iam::" + account_id_ + ":user/" + principal;
     c.user_id = principal;
   }

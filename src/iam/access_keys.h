@@ -18,18 +18,11 @@
 #include "core/result.h"
 #include "core/secret_bytes.h"
 #include "crypto/keyring.h"
+#include "iam/caller.h"
 #include "store/store.h"
 
 namespace arca::iam {
 
-// The authenticated principal of a request.
-struct Caller {
-  std::string account;
-  std::string arn;          // arn:aws:iam::000000000000:root
-  std::string user_id;      // GetCallerIdentity's UserId
-  std::string access_key_id;
-  std::string principal;    // "root" or a user name
-};
 
 struct NewAccessKey {
   std::string access_key_id;   // "AKIA" + 16 upper-case letters and digits

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/access.h"
 #include "core/clock.h"
 #include "core/secret_bytes.h"
 
@@ -17,7 +18,9 @@ namespace arca::secrets {
 struct Context {
   std::string region;        // from the request's SigV4 credential scope
   std::string request_id;
-  std::string principal_arn;  // for records; authorization happens before the call
+  std::string principal_arn;  // for records
+  // Asked before each action on each secret. NOTE(lead): allow-all until the authorizer is wired.
+  access::Gate* gate = &access::AllowAll::Instance();
 };
 
 struct Tag {

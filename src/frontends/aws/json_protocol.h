@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/access.h"
 #include "core/result.h"
 #include "frontends/aws/sigv4_auth.h"
 #include "http/message.h"
@@ -47,6 +48,12 @@ struct OperationContext {
   std::string region;      // from the credential scope
   std::string request_id;
   iam::Caller caller;
+  std::string source_ip;   // the peer address
+  std::string user_agent;
+  bool secure_transport = false;  // TLS
+  // The request's authorization gate; the front-end passes it to the domain, which asks it before
+  // each action. NOTE(lead): allow-all until the authorizer is wired (issue 4).
+  access::Gate* gate = &access::AllowAll::Instance();
 };
 
 // One AWS service spoken over JSON 1.1: decodes an operation's input, calls the domain, encodes the
