@@ -139,6 +139,9 @@ http::Response JsonProtocol::Handle(const http::Request& request, JsonService& s
   ctx.request_id = NewRequestId();
   // Echoed in errors and logged: an operation name longer than any real one is cut short.
   ctx.operation = std::string(TargetOperation(request, service.target_prefix()).substr(0, 128));
+  ctx.source_ip = request.remote_addr;
+  ctx.user_agent = std::string(request.Header("user-agent").value_or(""));
+  ctx.secure_transport = request.tls;
   std::string access_key_id;
 
   Result<std::string> result = [&]() -> Result<std::string> {
