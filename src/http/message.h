@@ -1,6 +1,7 @@
 #pragma once
 // Protocol-neutral HTTP messages, so front-ends never include Beast or Asio.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,10 +24,20 @@ struct Request {
   std::string_view Query() const;  // after '?', or empty
 };
 
+struct Response;
+
+// Called by the server with `ready` when a response may go out only after something the handler
+// started completes (the request's audit record reaching disk). `ready` may be called from any
+// thread, exactly once; given a response, the server sends that one instead (the audit write
+// failed: fail closed). The connection's thread serves other connections meanwhile.
+using Ready = std::function<void(std::optional<Response> replacement)>;
+using Defer = std::function<void(Ready ready)>;
+
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  Defer defer;  // empty: send at once
 
   void SetHeader(std::string name, std::string value);
 };

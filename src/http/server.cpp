@@ -466,6 +466,19 @@ Response ServerImpl::Invoke(const Request& request) const {
   return RespondError(request, 500, "internal server error");
 }
 
+// Suspends the connection's coroutine until the handler's deferred work says the response may go.
+template <class Executor>
+asio::awaitable<std::optional<Response>> AwaitReady(Defer& defer, Executor executor) {
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::optional<Response>)>(
+      [&defer, executor](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        defer([shared, executor](std::optional<Response> replacement) {
+          asio::post(executor, [shared, r = std::move(replacement)]() mutable { (*shared)(std::move(r)); });
+        });
+      },
+      asio::use_awaitable);
+}
+
 template <class Stream>
 asio::awaitable<bool> ServerImpl::Write(Stream& stream, bhttp::response<bhttp::string_body> res,
                                         const std::string& remote) {
@@ -589,6 +602,12 @@ asio::awaitable<void> ServerImpl::Session(Stream stream, std::string remote) {
     const bool client_keep_alive = msg.keep_alive();
     Request request = ToRequest(parser, remote, kTls, /*with_body=*/true);
     Response response = Invoke(request);
+    if (response.defer) {
+      Defer defer = std::move(response.defer);
+      response.defer = nullptr;
+      std::optional<Response> replacement = co_await AwaitReady(defer, lowest.get_executor());
+      if (replacement.has_value()) response = std::move(*replacement);
+    }
     bool handler_close = false;
     for (const auto& [name, value] : response.headers) {
       if (IEquals(name, "Connection") && IEquals(value, "close")) handler_close = true;

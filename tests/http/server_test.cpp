@@ -674,3 +674,75 @@ TEST_F(ServerTest, CreateWithGarbageCertificateFails) {
 
 }  // namespace
 }  // namespace arca::http
+
+namespace arca::http {
+namespace {
+
+// A deferred response goes out only once the handler's work says so, from another thread, while the
+// connection's thread keeps serving other clients; a replacement response is sent instead.
+TEST_F(ServerTest, DeferredResponsesWaitWithoutBlockingTheThread) {
+  struct Pending {
+    std::mutex mu;
+    std::vector<std::pair<std::string, Ready>> waiting;
+  };
+  auto pending = std::make_shared<Pending>();
+  auto options = TestOptions();
+  options.threads = 1;  // one thread: a blocked thread would starve the second client
+  Start(options, [pending](const Request& req) {
+    Response r = Echo(req);
+    if (req.Path() == "/later" || req.Path() == "/replace") {
+      r.defer = [pending, path = std::string(req.Path())](Ready ready) {
+        std::lock_guard<std::mutex> lock(pending->mu);
+        pending->waiting.emplace_back(path, std::move(ready));
+      };
+    }
+    return r;
+  });
+  Client waiting(port());
+  ASSERT_TRUE(waiting.Send(Get("/later")));
+  Client other(port());
+  ASSERT_TRUE(other.Send(Get("/now")));
+  auto now = other.ReadResponse();
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->body, "GET /now ");
+
+  Client replaced(port());
+  ASSERT_TRUE(replaced.Send(Get("/replace")));
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(pending->mu);
+      if (pending->waiting.size() == 2) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::vector<std::pair<std::string, Ready>> ready;
+  {
+    std::lock_guard<std::mutex> lock(pending->mu);
+    ready = std::move(pending->waiting);
+  }
+  ASSERT_EQ(ready.size(), 2U);
+  std::thread completer([&ready] {
+    for (auto& [path, done] : ready) {
+      if (path == "/later") {
+        done(std::nullopt);
+      } else {
+        Response failed;
+        failed.status = 503;
+        failed.body = "audit unavailable";
+        done(std::move(failed));
+      }
+    }
+  });
+  completer.join();
+  auto later = waiting.ReadResponse();
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, 200);
+  EXPECT_EQ(later->body, "GET /later ");
+  auto repl = replaced.ReadResponse();
+  ASSERT_TRUE(repl);
+  EXPECT_EQ(repl->status, 503);
+  EXPECT_EQ(repl->body, "audit unavailable");
+}
+
+}  // namespace
+}  // namespace arca::http
