@@ -56,14 +56,24 @@ class Gate {
   // OK when `action` ("secretsmanager:GetSecretValue") is allowed on `resource`; otherwise
   // Code::kAccessDenied with AWS's message ("User: ARN is not authorized to perform: ACTION on
   // resource: ARN because ..."). Other codes only when the policy machinery itself fails.
-  virtual Status Authorize(std::string_view action, const Resource& resource) = 0;
+  // `action_keys` holds the keys of this one call (secretsmanager:VersionStage, aws:RequestTag/K),
+  // kept apart so a domain can keep a resource's description cached.
+  virtual Status Authorize(std::string_view action, const Resource& resource,
+                           const ContextKeys* action_keys) = 0;
+  Status Authorize(std::string_view action, const Resource& resource) {
+    return Authorize(action, resource, nullptr);
+  }
 };
 
 // A gate that allows everything: background work the server does for itself, and tests of domain
 // rules. Never used for a client's request.
 class AllowAll final : public Gate {
  public:
-  Status Authorize(std::string_view /*action*/, const Resource& /*resource*/) override { return OkStatus(); }
+  using Gate::Authorize;
+  Status Authorize(std::string_view /*action*/, const Resource& /*resource*/,
+                   const ContextKeys* /*action_keys*/) override {
+    return OkStatus();
+  }
   static AllowAll& Instance();
 };
 

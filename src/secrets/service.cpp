@@ -147,6 +147,17 @@ Status ValidateValue(const SecretValue& v, bool required) {
   return OkStatus();
 }
 
+// aws:RequestTag/K for each tag the request sets, and aws:TagKeys listing them.
+void AddRequestTagKeys(const std::vector<Tag>& tags, access::ContextKeys& keys) {
+  std::vector<std::string> names;
+  names.reserve(tags.size());
+  for (const Tag& t : tags) {
+    keys.Set("aws:RequestTag/" + t.key, t.value);
+    names.push_back(t.key);
+  }
+  if (!names.empty()) keys.Set("aws:TagKeys", std::move(names));
+}
+
 std::string RandomSuffix() {
   static constexpr std::string_view kChars =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -211,8 +222,51 @@ class SecretsService::Impl {
     return arn.ToString();
   }
 
+  // What the gate is told about a secret: its ARN, resource policy and resource keys.
+  access::Resource ResourceOf(const Loaded& s, const std::string& id_as_given) const {
+    access::Resource r;
+    r.arn = s.row.arn;
+    r.display = id_as_given;
+    if (s.meta.resource_policy.has_value()) r.policy = *s.meta.resource_policy;
+    r.keys.Set("secretsmanager:SecretId", s.row.arn);
+    r.keys.Set("secretsmanager:SecretPrimaryRegion", s.meta.primary_region.value_or(s.row.region));
+    if (s.meta.rotation.lambda_arn.has_value()) {
+      r.keys.Set("secretsmanager:resource/AllowRotationLambdaArn", *s.meta.rotation.lambda_arn);
+    }
+    for (const Tag& t : s.meta.tags) {
+      r.keys.Set("secretsmanager:ResourceTag/" + t.key, t.value);
+      r.keys.Set("aws:ResourceTag/" + t.key, t.value);
+    }
+    return r;
+  }
+
+  // The resource a denial names when the secret does not exist: AWS still authorizes first, so a
+  // caller without rights learns nothing about which names exist.
+  access::Resource MissingResource(const Context& ctx, const std::string& id) const {
+    access::Resource r;
+    r.arn = id.rfind("arn:", 0) == 0 ? id : MakeArn(ctx.region, id);
+    r.display = id;
+    r.keys.Set("secretsmanager:SecretId", r.arn);
+    return r;
+  }
+
+  // Resolves a SecretId and asks the request's gate for `action` on it. A secret that does not
+  // exist is ResourceNotFound only for a caller the gate would have let act on it.
+  Result<Loaded> Resolve(Transaction& txn, const Context& ctx, const std::string& secret_id,
+                         std::string_view action, const access::ContextKeys* action_keys = nullptr) {
+    auto loaded = Find(txn, ctx, secret_id);
+    if (!loaded.ok()) {
+      if (loaded.error().code() == Code::kNotFound) {
+        ARCA_RETURN_IF_ERROR(ctx.gate->Authorize(action, MissingResource(ctx, secret_id), action_keys));
+      }
+      return loaded;
+    }
+    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize(action, ResourceOf(*loaded, secret_id), action_keys));
+    return loaded;
+  }
+
   // Resolves a SecretId (name, full ARN or partial ARN) in the caller's region.
-  Result<Loaded> Resolve(Transaction& txn, const Context& ctx, const std::string& secret_id) {
+  Result<Loaded> Find(Transaction& txn, const Context& ctx, const std::string& secret_id) {
     if (secret_id.empty() || secret_id.size() > 2048) {
       return ModelViolation("secretId", "have length between 1 and 2048");
     }
@@ -240,8 +294,9 @@ class SecretsService::Impl {
   }
 
   // Resolve + the checks every mutating operation shares.
-  Result<Loaded> ResolveWritable(Transaction& txn, const Context& ctx, const std::string& id) {
-    ARCA_ASSIGN_OR_RETURN(Loaded s, Resolve(txn, ctx, id));
+  Result<Loaded> ResolveWritable(Transaction& txn, const Context& ctx, const std::string& id,
+                                 std::string_view action, const access::ContextKeys* action_keys = nullptr) {
+    ARCA_ASSIGN_OR_RETURN(Loaded s, Resolve(txn, ctx, id, action, action_keys));
     if (s.deleted()) return MarkedForDeletion();
     if (s.is_replica()) return ReplicaIsReadOnly();
     return s;
@@ -665,6 +720,7 @@ class SecretsService::Impl {
   struct Snapshot {
     Loaded secret;
     std::vector<VersionRow> versions;
+    access::Resource resource;  // what the gate is told, built once per snapshot
   };
 
   Result<std::shared_ptr<const Snapshot>> LoadForRead(const Context& ctx, const std::string& id) {
@@ -683,13 +739,21 @@ class SecretsService::Impl {
     }
     // Read after taking `seq`: the snapshot is at least as new as the sequence it is filed under.
     ARCA_ASSIGN_OR_RETURN(auto txn, store_.Begin(TxnMode::kRead));
-    ARCA_ASSIGN_OR_RETURN(Loaded s, Resolve(*txn, ctx, id));
+    auto found = Find(*txn, ctx, id);
+    if (!found.ok()) {
+      if (found.error().code() == Code::kNotFound) {
+        ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("secretsmanager:GetSecretValue", MissingResource(ctx, id)));
+      }
+      return std::move(found).error();
+    }
+    Loaded s = std::move(found).value();
     ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
     std::size_t bytes = key.size() + s.row.meta.size() + s.row.arn.size() + 256;
     for (const auto& v : versions) {
       bytes += v.sealed.ciphertext.size() + v.sealed.wrapped_key.size() + v.version_id.size() + 128;
     }
-    auto snap = std::make_shared<const Snapshot>(Snapshot{std::move(s), std::move(versions)});
+    access::Resource resource = ResourceOf(s, id);
+    auto snap = std::make_shared<const Snapshot>(Snapshot{std::move(s), std::move(versions), std::move(resource)});
     std::lock_guard<std::mutex> lock(cache_mu_);
     if (cache_seq_ == seq && bytes <= kCacheBudgetBytes) {
       if (cache_bytes_ + bytes > kCacheBudgetBytes) {
@@ -767,6 +831,20 @@ Result<CreateSecretOutput> SecretsService::CreateSecret(const Context& ctx, Crea
   }
   const bool has_value = in.value.string || in.value.binary;
 
+  // Authorized against the ARN the secret will have, with the request's name, tags and key.
+  const std::string arn = impl_->MakeArn(ctx.region, in.name + "-" + RandomSuffix());
+  {
+    access::Resource resource;
+    resource.arn = arn;
+    resource.display = arn;
+    access::ContextKeys keys;
+    keys.Set("secretsmanager:Name", in.name);
+    if (in.description) keys.Set("secretsmanager:Description", *in.description);
+    if (in.kms_key_id) keys.Set("secretsmanager:KmsKeyId", *in.kms_key_id);
+    AddRequestTagKeys(in.tags ? *in.tags : std::vector<Tag>{}, keys);
+    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("secretsmanager:CreateSecret", resource, &keys));
+  }
+
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
   ARCA_ASSIGN_OR_RETURN(auto existing, txn->GetSecretByName(ctx.region, in.name));
   if (existing) {
@@ -795,7 +873,7 @@ Result<CreateSecretOutput> SecretsService::CreateSecret(const Context& ctx, Crea
   s.row.id = crypto::NewUuid();
   s.row.region = ctx.region;
   s.row.name = in.name;
-  s.row.arn = impl_->MakeArn(ctx.region, in.name + "-" + RandomSuffix());
+  s.row.arn = arn;
   s.row.created_ms = impl_->NowMs();
   s.meta.description = in.description;
   s.meta.kms_key_id = in.kms_key_id;
@@ -828,6 +906,14 @@ Result<CreateSecretOutput> SecretsService::CreateSecret(const Context& ctx, Crea
 Result<SecretValueOutput> SecretsService::GetSecretValue(const Context& ctx,
                                                          const GetSecretValueInput& in) {
   ARCA_ASSIGN_OR_RETURN(auto snap, impl_->LoadForRead(ctx, in.secret_id));
+  if (in.version_id.has_value() || in.version_stage.has_value()) {
+    access::ContextKeys keys;
+    if (in.version_id.has_value()) keys.Set("secretsmanager:VersionId", *in.version_id);
+    if (in.version_stage.has_value()) keys.Set("secretsmanager:VersionStage", *in.version_stage);
+    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("secretsmanager:GetSecretValue", snap->resource, &keys));
+  } else {
+    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("secretsmanager:GetSecretValue", snap->resource));
+  }
   const VersionRow* version = nullptr;
   auto out = impl_->ReadValue(snap->secret, snap->versions, in.version_id, in.version_stage, &version);
   if (out.ok()) impl_->TouchAccessed(snap->secret.row, snap->secret.meta, *version);
@@ -842,7 +928,7 @@ Result<PutSecretValueOutput> SecretsService::PutSecretValue(const Context& ctx,
     return ModelViolation("versionStages", "have length between 1 and 20");
   }
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:PutSecretValue"));
   ARCA_ASSIGN_OR_RETURN(auto added, impl_->AddVersion(*txn, s, in.client_request_token, in.value,
                                                       in.version_stages));
   if (added.created) {
@@ -857,7 +943,7 @@ Result<UpdateSecretOutput> SecretsService::UpdateSecret(const Context& ctx, Upda
   ARCA_RETURN_IF_ERROR(ValidateDescription(in.description));
   ARCA_RETURN_IF_ERROR(ValidateValue(in.value, false));
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:UpdateSecret"));
   UpdateSecretOutput out{s.row.arn, s.row.name, std::nullopt};
   bool changed = false;
   if (in.description) {
@@ -894,7 +980,7 @@ Result<ArnNameOutput> SecretsService::UpdateSecretVersionStage(
                  "You must specify RemoveFromVersionId, MoveToVersionId, or both.");
   }
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:UpdateSecretVersionStage"));
   ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
   auto find = [&](const std::string& id) -> VersionRow* {
     for (auto& v : versions) {
@@ -961,7 +1047,7 @@ Result<ArnNameOutput> SecretsService::UpdateSecretVersionStage(
 
 Result<SecretDescription> SecretsService::DescribeSecret(const Context& ctx, const SecretIdInput& in) {
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id, "secretsmanager:DescribeSecret"));
   ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
   return impl_->Describe(s, versions);
 }
@@ -981,6 +1067,7 @@ Result<ListSecretsOutput> SecretsService::ListSecrets(const Context& ctx, const 
                  "SortBy must be created-date, last-accessed-date, last-changed-date or name.");
   }
 
+  ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("secretsmanager:ListSecrets", access::Resource{}));
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
   ARCA_ASSIGN_OR_RETURN(std::vector<Loaded> matched,
                         impl_->MatchingSecrets(*txn, ctx.region, in.filters,
@@ -1014,7 +1101,7 @@ Result<ListSecretVersionIdsOutput> SecretsService::ListSecretVersionIds(
   ARCA_ASSIGN_OR_RETURN(std::size_t page, PageSize(in.max_results, 100, 100));
   ARCA_ASSIGN_OR_RETURN(std::size_t offset, DecodeToken(in.next_token));
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id, "secretsmanager:ListSecretVersionIds"));
   ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
   std::vector<VersionRow> shown;
   for (auto it = versions.rbegin(); it != versions.rend(); ++it) {  // newest first
@@ -1055,11 +1142,22 @@ Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
   ARCA_ASSIGN_OR_RETURN(std::size_t page, PageSize(in.max_results, 20, 20));
   ARCA_ASSIGN_OR_RETURN(std::size_t offset, DecodeToken(in.next_token));
 
+  ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("secretsmanager:BatchGetSecretValue", access::Resource{}));
+  if (!by_ids) {
+    // Filters list secrets: AWS asks for ListSecrets too.
+    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("secretsmanager:ListSecrets", access::Resource{}));
+  }
   BatchGetSecretValueOutput out;
   std::vector<std::pair<Loaded, VersionRow>> touched;
   {
     ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
     auto read = [&](const std::string& id, Loaded s) -> Status {
+      if (auto allowed = ctx.gate->Authorize("secretsmanager:GetSecretValue", impl_->ResourceOf(s, id));
+          !allowed.ok()) {
+        if (allowed.error().code() != Code::kAccessDenied) return std::move(allowed).error();
+        out.errors.push_back({id, "AccessDeniedException", allowed.error().message()});
+        return OkStatus();
+      }
       ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
       const VersionRow* version = nullptr;
       auto value = impl_->ReadValue(s, versions, std::nullopt, std::nullopt, &version);
@@ -1079,7 +1177,17 @@ Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
     };
     if (by_ids) {
       for (const auto& id : *in.secret_id_list) {
-        auto s = impl_->Resolve(*txn, ctx, id);
+        auto s = impl_->Find(*txn, ctx, id);
+        if (!s.ok() && s.error().code() == Code::kNotFound) {
+          // As for a single read: a caller without rights learns nothing about the name.
+          if (auto allowed = ctx.gate->Authorize("secretsmanager:GetSecretValue",
+                                                 impl_->MissingResource(ctx, id));
+              !allowed.ok()) {
+            if (allowed.error().code() != Code::kAccessDenied) return std::move(allowed).error();
+            out.errors.push_back({id, "AccessDeniedException", allowed.error().message()});
+            continue;
+          }
+        }
         if (!s.ok()) {
           if (s.error().code() != Code::kNotFound && s.error().code() != Code::kInvalidParameter) {
             return std::move(s).error();
@@ -1125,7 +1233,7 @@ Result<DeleteSecretOutput> SecretsService::DeleteSecret(const Context& ctx,
                  "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).");
   }
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id, "secretsmanager:DeleteSecret"));
   if (s.is_replica()) return ReplicaIsReadOnly();
   if (!s.meta.replicas.empty()) {
     return Error(Code::kInvalidRequest,
@@ -1149,7 +1257,7 @@ Result<DeleteSecretOutput> SecretsService::DeleteSecret(const Context& ctx,
 
 Result<ArnNameOutput> SecretsService::RestoreSecret(const Context& ctx, const SecretIdInput& in) {
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id, "secretsmanager:RestoreSecret"));
   if (s.is_replica()) return ReplicaIsReadOnly();
   if (s.deleted()) {
     s.row.deleted_ms.reset();
@@ -1173,8 +1281,9 @@ Result<int> SecretsService::PurgeExpired() {
 
 // ---- passwords, tags, policies ----
 
-Result<std::string> SecretsService::GetRandomPassword(const Context& /*ctx*/,
+Result<std::string> SecretsService::GetRandomPassword(const Context& ctx,
                                                       const GetRandomPasswordInput& in) {
+  ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("secretsmanager:GetRandomPassword", access::Resource{}));
   ARCA_ASSIGN_OR_RETURN(SecretBytes pw, GenerateRandomPassword(in));
   return std::string(pw.view());
 }
@@ -1182,7 +1291,10 @@ Result<std::string> SecretsService::GetRandomPassword(const Context& /*ctx*/,
 Status SecretsService::TagResource(const Context& ctx, const TagResourceInput& in) {
   ARCA_RETURN_IF_ERROR(ValidateTags(in.tags));
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  access::ContextKeys keys;
+  AddRequestTagKeys(in.tags, keys);
+  ARCA_ASSIGN_OR_RETURN(Loaded s,
+                        impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:TagResource", &keys));
   for (const auto& t : in.tags) {
     auto it = std::find_if(s.meta.tags.begin(), s.meta.tags.end(),
                            [&](const Tag& x) { return x.key == t.key; });
@@ -1202,7 +1314,10 @@ Status SecretsService::TagResource(const Context& ctx, const TagResourceInput& i
 
 Status SecretsService::UntagResource(const Context& ctx, const UntagResourceInput& in) {
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  access::ContextKeys keys;
+  keys.Set("aws:TagKeys", in.tag_keys);
+  ARCA_ASSIGN_OR_RETURN(Loaded s,
+                        impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:UntagResource", &keys));
   std::erase_if(s.meta.tags, [&](const Tag& t) {
     return std::find(in.tag_keys.begin(), in.tag_keys.end(), t.key) != in.tag_keys.end();
   });
@@ -1225,7 +1340,7 @@ Result<ArnNameOutput> SecretsService::PutResourcePolicy(const Context& ctx,
     return Error(Code::kPublicPolicy, "This resource policy will grant public access to the secret.");
   }
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:PutResourcePolicy"));
   s.meta.resource_policy = in.resource_policy;
   s.meta.last_changed_ms = impl_->NowMs();
   ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
@@ -1236,7 +1351,7 @@ Result<ArnNameOutput> SecretsService::PutResourcePolicy(const Context& ctx,
 Result<GetResourcePolicyOutput> SecretsService::GetResourcePolicy(const Context& ctx,
                                                                   const SecretIdInput& in) {
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id, "secretsmanager:GetResourcePolicy"));
   if (s.deleted()) return MarkedForDeletion();
   return GetResourcePolicyOutput{s.row.arn, s.row.name, s.meta.resource_policy};
 }
@@ -1244,7 +1359,7 @@ Result<GetResourcePolicyOutput> SecretsService::GetResourcePolicy(const Context&
 Result<ArnNameOutput> SecretsService::DeleteResourcePolicy(const Context& ctx,
                                                            const SecretIdInput& in) {
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:DeleteResourcePolicy"));
   if (s.meta.resource_policy) {
     s.meta.resource_policy.reset();
     s.meta.last_changed_ms = impl_->NowMs();
@@ -1261,7 +1376,7 @@ Result<ValidateResourcePolicyOutput> SecretsService::ValidateResourcePolicy(
   }
   if (in.secret_id) {
     ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
-    ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, *in.secret_id));
+    ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, *in.secret_id, "secretsmanager:ValidateResourcePolicy"));
     (void)s;
   }
   ARCA_ASSIGN_OR_RETURN(auto problems, ValidatePolicyDocument(in.resource_policy));
@@ -1308,7 +1423,7 @@ Result<RotateSecretOutput> SecretsService::RotateSecret(const Context& ctx,
     }
   }
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:RotateSecret"));
   auto& rot = s.meta.rotation;
   if (in.rotation_lambda_arn) rot.lambda_arn = in.rotation_lambda_arn;
   if (in.rotation_rules) rot.rules = in.rotation_rules;
@@ -1328,7 +1443,7 @@ Result<RotateSecretOutput> SecretsService::RotateSecret(const Context& ctx,
 Result<CancelRotateSecretOutput> SecretsService::CancelRotateSecret(const Context& ctx,
                                                                     const SecretIdInput& in) {
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:CancelRotateSecret"));
   s.meta.rotation.enabled = false;
   s.meta.last_changed_ms = impl_->NowMs();
   ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
@@ -1344,7 +1459,7 @@ Result<ReplicationOutput> SecretsService::ReplicateSecretToRegions(
     return Error(Code::kInvalidParameter, "AddReplicaRegions must name at least one Region.");
   }
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:ReplicateSecretToRegions"));
   ARCA_ASSIGN_OR_RETURN(auto statuses, impl_->AddReplicas(*txn, s, in.add_replica_regions,
                                                           in.force_overwrite_replica_secret));
   s.meta.last_changed_ms = impl_->NowMs();
@@ -1359,7 +1474,7 @@ Result<ReplicationOutput> SecretsService::RemoveRegionsFromReplication(
     return Error(Code::kInvalidParameter, "RemoveReplicaRegions must name at least one Region.");
   }
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:RemoveRegionsFromReplication"));
   for (const auto& region : in.remove_replica_regions) ARCA_RETURN_IF_ERROR(ValidateRegionName(region));
   for (const auto& region : in.remove_replica_regions) {
     auto it = std::find_if(s.meta.replicas.begin(), s.meta.replicas.end(),
@@ -1382,7 +1497,7 @@ Result<ReplicationOutput> SecretsService::RemoveRegionsFromReplication(
 Result<StopReplicationToReplicaOutput> SecretsService::StopReplicationToReplica(
     const Context& ctx, const SecretIdInput& in) {
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
-  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id));
+  ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, in.secret_id, "secretsmanager:StopReplicationToReplica"));
   if (s.deleted()) return MarkedForDeletion();
   if (!s.is_replica()) {
     return Error(Code::kInvalidRequest,

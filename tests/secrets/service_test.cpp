@@ -553,5 +553,123 @@ TEST(FiltersTest, SplitWords) {
   EXPECT_EQ(SplitWords("My_Secret"), (std::vector<std::string>{"my", "secret"}));
 }
 
+// ---- the gate: every operation asks before it acts, with the resource's facts ----
+
+// Records what it is asked; denies the actions in `deny`.
+class RecordingGate final : public access::Gate {
+ public:
+  struct Asked {
+    std::string action;
+    access::Resource resource;
+    access::ContextKeys action_keys;
+  };
+  using access::Gate::Authorize;
+  Status Authorize(std::string_view action, const access::Resource& resource,
+                   const access::ContextKeys* action_keys) override {
+    asked.push_back({std::string(action), resource, action_keys ? *action_keys : access::ContextKeys{}});
+    if (deny.count(std::string(action)) != 0) {
+      return Error(Code::kAccessDenied, "denied " + std::string(action) + " on " + resource.display);
+    }
+    return OkStatus();
+  }
+  std::set<std::string> deny;
+  std::vector<Asked> asked;
+};
+
+std::string FirstValue(const access::ContextKeys& keys, std::string_view key) {
+  const auto* v = keys.Find(key);
+  return v == nullptr || v->empty() ? std::string("<absent>") : v->front();
+}
+
+TEST_F(SecretsServiceTest, GateIsAskedWithTheSecretsFacts) {
+  RecordingGate gate;
+  ctx_.gate = &gate;
+  CreateSecretInput in;
+  in.name = "database/main";
+  in.value = Str("v1");
+  in.tags = std::vector<Tag>{{"team", "infra"}};
+  auto created = service_->CreateSecret(ctx_, std::move(in));
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(gate.asked.size(), 1U);
+  EXPECT_EQ(gate.asked[0].action, "secretsmanager:CreateSecret");
+  EXPECT_EQ(gate.asked[0].resource.arn, created->arn);
+  EXPECT_EQ(FirstValue(gate.asked[0].action_keys, "secretsmanager:Name"), "database/main");
+  EXPECT_EQ(FirstValue(gate.asked[0].action_keys, "aws:RequestTag/team"), "infra");
+  EXPECT_EQ(FirstValue(gate.asked[0].action_keys, "aws:TagKeys"), "team");
+
+  gate.asked.clear();
+  EXPECT_EQ(Get("database/main", "AWSCURRENT"), "v1");
+  ASSERT_EQ(gate.asked.size(), 1U);
+  const auto& asked = gate.asked[0];
+  EXPECT_EQ(asked.action, "secretsmanager:GetSecretValue");
+  EXPECT_EQ(asked.resource.arn, created->arn);
+  EXPECT_EQ(asked.resource.display, "database/main");
+  EXPECT_EQ(FirstValue(asked.resource.keys, "secretsmanager:ResourceTag/team"), "infra");
+  EXPECT_EQ(FirstValue(asked.resource.keys, "aws:ResourceTag/team"), "infra");
+  EXPECT_EQ(FirstValue(asked.resource.keys, "secretsmanager:SecretId"), created->arn);
+  EXPECT_EQ(FirstValue(asked.action_keys, "secretsmanager:VersionStage"), "AWSCURRENT");
+
+  // Cached reads still ask, every time.
+  gate.asked.clear();
+  EXPECT_EQ(Get("database/main"), "v1");
+  EXPECT_EQ(gate.asked.size(), 1U);
+}
+
+TEST_F(SecretsServiceTest, GateDenialStopsTheOperationAndHidesWhetherTheSecretExists) {
+  Create("api/key", "v1");
+  RecordingGate gate;
+  gate.deny = {"secretsmanager:GetSecretValue", "secretsmanager:DeleteSecret"};
+  ctx_.gate = &gate;
+  EXPECT_EQ(Get("api/key"), "ERR:AccessDenied");
+  EXPECT_EQ(Get("no/such/secret"), "ERR:AccessDenied");
+  DeleteSecretInput del;
+  del.secret_id = "api/key";
+  auto deleted = service_->DeleteSecret(ctx_, del);
+  ASSERT_FALSE(deleted.ok());
+  EXPECT_EQ(deleted.error().code(), Code::kAccessDenied);
+  ctx_.gate = &access::AllowAll::Instance();
+  EXPECT_EQ(Get("api/key"), "v1");  // nothing was deleted
+  EXPECT_EQ(Get("no/such/secret"), "ERR:NotFound");
+}
+
+TEST_F(SecretsServiceTest, BatchGetReportsDenialsPerSecret) {
+  Create("a", "va");
+  Create("b", "vb");
+  class DenyB final : public access::Gate {
+   public:
+    using access::Gate::Authorize;
+    Status Authorize(std::string_view action, const access::Resource& r, const access::ContextKeys*) override {
+      if (action == "secretsmanager:GetSecretValue" && r.display == "b") {
+        return Error(Code::kAccessDenied, "no b");
+      }
+      return OkStatus();
+    }
+  } gate;
+  ctx_.gate = &gate;
+  BatchGetSecretValueInput in;
+  in.secret_id_list = std::vector<std::string>{"a", "b"};
+  auto out = service_->BatchGetSecretValue(ctx_, in);
+  ASSERT_TRUE(out.ok()) << out.error().ToLogString();
+  ASSERT_EQ(out->secret_values.size(), 1U);
+  EXPECT_EQ(out->secret_values[0].name, "a");
+  ASSERT_EQ(out->errors.size(), 1U);
+  EXPECT_EQ(out->errors[0].secret_id, "b");
+  EXPECT_EQ(out->errors[0].error_code, "AccessDeniedException");
+}
+
+TEST_F(SecretsServiceTest, ListingAsksOnceForTheWholeAccount) {
+  Create("a", "va");
+  RecordingGate gate;
+  ctx_.gate = &gate;
+  ASSERT_TRUE(service_->ListSecrets(ctx_, {}).ok());
+  ASSERT_EQ(gate.asked.size(), 1U);
+  EXPECT_EQ(gate.asked[0].action, "secretsmanager:ListSecrets");
+  EXPECT_EQ(gate.asked[0].resource.arn, "*");
+  gate.deny = {"secretsmanager:ListSecrets"};
+  auto denied = service_->ListSecrets(ctx_, {});
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().code(), Code::kAccessDenied);
+}
+
 }  // namespace
 }  // namespace arca::secrets

@@ -633,7 +633,7 @@ Result<std::string> SecretsManagerFrontend::Invoke(const OperationContext& ctx, 
   if (it == Operations().end()) {
     return Error(Code::kUnknownOperation, "The operation " + ctx.operation + " is not supported.");
   }
-  Context domain_ctx{ctx.region, ctx.request_id, ctx.caller.arn};
+  Context domain_ctx{ctx.region, ctx.request_id, ctx.caller.arn, ctx.gate};
   return it->second(service_, domain_ctx, input);
 }
 
