@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include "audit/verify.h"
+#include "core/clock.h"
 #include "server/app.h"
 #include "server/config.h"
 
@@ -36,6 +38,9 @@ const std::map<std::string_view, std::string_view>& FlagHelp() {
       {"threads", "request threads; 0 is one per core (env ARCA_THREADS; default 0)"},
       {"purge_interval_seconds", "how often deleted secrets past their recovery window are removed "
                                  "(default 60)"},
+      {"alert_webhook_url", "POST a JSON alert here when an alert rule fires (env ARCA_ALERT_WEBHOOK_URL)"},
+      {"alert_rules", "denied-request alert rules, e.g. \"5/60s per-principal, 100/60s\" "
+                      "(env ARCA_ALERT_RULES; default \"10/60s per-principal\" when a webhook is set)"},
   };
   return help;
 }
@@ -45,6 +50,8 @@ std::string_view TypeName(std::string_view key) {
   if (key == "listen") return "HOST:PORT";
   if (key == "account_id") return "ID";
   if (key == "log_level") return "LEVEL";
+  if (key == "alert_webhook_url") return "URL";
+  if (key == "alert_rules") return "RULES";
   if (key == "config" || key == "tls_cert" || key == "tls_key" || key == "master_key_file") return "FILE";
   return "N";
 }
@@ -81,6 +88,24 @@ int ConfigError(const Error& e) {
   return kExitUsage;
 }
 
+// `arca audit verify`: prints audit::FormatReport; exit 0 only when the log checks out.
+int RunAuditVerify(const Config& config, const std::string& since, const std::string& public_key) {
+  audit::VerifyOptions options = audit::DefaultVerifyOptions(config.data_dir);
+  if (!public_key.empty()) options.public_key_path = public_key;
+  if (!since.empty()) {
+    auto t = audit::ParseSince(since, SystemClock::Instance().Now());
+    if (!t.ok()) return ConfigError(t.error());
+    options.since = *t;
+  }
+  auto report = audit::Verify(options);
+  if (!report.ok()) {
+    std::cerr << "arca audit verify: " << report.error().message() << "\n";
+    return kExitFailure;
+  }
+  std::cout << audit::FormatReport(*report);
+  return report->ok() ? kExitOk : kExitFailure;
+}
+
 int Dispatch(int argc, char** argv) {
   CLI::App app("Arca: a self-hosted secrets server compatible with AWS Secrets Manager.", "arca");
   app.set_version_flag("--version", "arca " ARCA_VERSION);
@@ -101,6 +126,22 @@ int Dispatch(int argc, char** argv) {
     rekey_flags.Add(rekey, key);
   }
 
+  CLI::App* audit = app.add_subcommand("audit", "Inspect the audit log");
+  audit->require_subcommand(1);
+  CLI::App* verify = audit->add_subcommand(
+      "verify",
+      "Check the audit log's hash chain, sequence numbers and digest signatures; report the first edited, "
+      "missing, reordered or truncated record and exit 1");
+  FlagSet verify_flags;
+  for (std::string_view key : {"data_dir", "config", "log_level"}) verify_flags.Add(verify, key);
+  std::string verify_since;
+  std::string verify_public_key;
+  verify->add_option("--since", verify_since,
+                     "check the records from this time on: 2026-11-25T10:00:00Z, 2026-11-25, or an age (24h, 7d)")
+      ->type_name("TIME");
+  verify->add_option("--public-key", verify_public_key, "the audit public key (default DATA_DIR/audit.pub)")
+      ->type_name("FILE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -108,6 +149,14 @@ int Dispatch(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (verify->parsed()) {
+    Settings verify_settings;
+    verify_flags.Collect(&verify_settings);
+    auto config = LoadConfig(verify_settings, ProcessEnv());
+    ScrubMasterKeyFromEnvironment();
+    if (!config.ok()) return ConfigError(config.error());
+    return RunAuditVerify(*config, verify_since, verify_public_key);
+  }
   if (!server->parsed()) {
     std::cout << app.help();
     return kExitUsage;

@@ -1,0 +1,230 @@
+#include "audit/format.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <system_error>
+
+#include "crypto/hash.h"
+
+namespace arca::audit {
+
+namespace {
+
+constexpr std::string_view kFilePrefix = "audit-";
+constexpr std::string_view kFileSuffix = ".jsonl";
+constexpr std::size_t kReadBlock = 64 * 1024;
+
+std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+std::string LogFileName(std::uint64_t index) {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "audit-%06llu.jsonl", static_cast<unsigned long long>(index));
+  return buf;
+}
+
+std::optional<std::uint64_t> ParseLogFileName(std::string_view name) {
+  if (name.size() <= kFilePrefix.size() + kFileSuffix.size()) return std::nullopt;
+  if (name.substr(0, kFilePrefix.size()) != kFilePrefix) return std::nullopt;
+  if (name.substr(name.size() - kFileSuffix.size()) != kFileSuffix) return std::nullopt;
+  std::string_view digits =
+      name.substr(kFilePrefix.size(), name.size() - kFilePrefix.size() - kFileSuffix.size());
+  std::uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || ptr != digits.data() + digits.size() || v == 0) return std::nullopt;
+  return v;
+}
+
+Result<std::vector<LogFile>> ListLogFiles(const std::string& dir) {
+  std::vector<LogFile> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return out;
+    return Error(Code::kUnavailable,
+                 "cannot read the audit directory " + dir + ": " + ErrnoText(errno));
+  }
+  while (struct dirent* e = ::readdir(d)) {
+    std::optional<std::uint64_t> index = ParseLogFileName(e->d_name);
+    if (!index.has_value()) continue;
+    out.push_back(LogFile{*index, e->d_name, dir + "/" + e->d_name});
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(),
+            [](const LogFile& a, const LogFile& b) { return a.index < b.index; });
+  return out;
+}
+
+std::string LineHash(std::string_view line) { return crypto::Sha256Hex(line); }
+
+std::string DigestMessage(const DigestFields& d) {
+  std::string m = "arca-audit-digest-v1\n";
+  m += "start=" + std::to_string(d.start_sequence) + "\n";
+  m += "end=" + std::to_string(d.end_sequence) + "\n";
+  m += "endHash=" + d.end_hash + "\n";
+  m += "time=" + d.time + "\n";
+  m += "reason=" + d.reason + "\n";
+  return m;
+}
+
+bool ParseIsoTime(std::string_view s, TimePoint* out) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d)) {
+    return false;
+  }
+  std::size_t pos = 10;
+  std::chrono::milliseconds frac{0};
+  if (pos < s.size()) {
+    if ((s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') || !Digits(s, pos + 1, 2, &h) ||
+        s.size() < pos + 9 || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, &mi) ||
+        s[pos + 6] != ':' || !Digits(s, pos + 7, 2, &sec)) {
+      return false;
+    }
+    pos += 9;
+    if (pos < s.size() && s[pos] == '.') {
+      ++pos;
+      int ms = 0, scale = 100, count = 0;
+      while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+        if (count < 3) ms += (s[pos] - '0') * scale;
+        scale /= 10;
+        ++count;
+        ++pos;
+      }
+      if (count == 0) return false;
+      frac = std::chrono::milliseconds(ms);
+    }
+    std::string_view zone = s.substr(pos);
+    if (!(zone.empty() || zone == "Z" || zone == "z" || zone == "+00:00")) return false;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
+  const std::chrono::year_month_day ymd{std::chrono::year(y),
+                                        std::chrono::month(static_cast<unsigned>(mo)),
+                                        std::chrono::day(static_cast<unsigned>(d))};
+  if (!ymd.ok()) return false;
+  const std::chrono::sys_days days(ymd);
+  *out = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+      days.time_since_epoch() + std::chrono::hours(h) + std::chrono::minutes(mi) +
+      std::chrono::seconds(sec) + frac));
+  return true;
+}
+
+std::string_view StripChainSuffix(std::string_view line, std::string* scratch) {
+  static constexpr std::string_view kMid = ",\"arcaSequence\":";
+  static constexpr std::string_view kFirst = "{\"arcaSequence\":";
+  if (line.empty() || line.back() != '}') return line;
+  std::size_t pos = line.rfind(kMid);
+  if (pos != std::string_view::npos) {
+    scratch->assign(line.substr(0, pos));
+    scratch->push_back('}');
+    return *scratch;
+  }
+  if (line.substr(0, kFirst.size()) == kFirst) {
+    scratch->assign("{}");
+    return *scratch;
+  }
+  return line;
+}
+
+// ---- ReverseLineReader --------------------------------------------------------------------------
+
+ReverseLineReader::~ReverseLineReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status ReverseLineReader::Open(const std::string& path, std::optional<std::uint64_t> end) {
+  path_ = path;
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return Error(Code::kUnavailable, "cannot open " + path + ": " + ErrnoText(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0)
+    return Error(Code::kUnavailable, "cannot stat " + path + ": " + ErrnoText(errno));
+  size_ = static_cast<std::uint64_t>(st.st_size);
+  if (end.has_value() && *end < size_) size_ = *end;
+  block_start_ = size_;
+  buf_.clear();
+  // Find the end of the last complete line.
+  while (buf_.find('\n') == std::string::npos && block_start_ > 0) {
+    if (!Fill()) return error_;
+  }
+  const std::size_t nl = buf_.rfind('\n');
+  if (nl == std::string::npos) {
+    partial_tail_ = buf_.size();
+    buf_.clear();
+  } else {
+    partial_tail_ = buf_.size() - (nl + 1);
+    buf_.resize(nl + 1);
+  }
+  return OkStatus();
+}
+
+bool ReverseLineReader::Fill() {
+  const std::uint64_t n = std::min<std::uint64_t>(kReadBlock, block_start_);
+  std::string block(static_cast<std::size_t>(n), '\0');
+  std::size_t done = 0;
+  const std::uint64_t from = block_start_ - n;
+  while (done < n) {
+    const ssize_t r = ::pread(fd_, block.data() + done, n - done, static_cast<off_t>(from + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      error_ = Error(Code::kUnavailable, "cannot read " + path_ + ": " + ErrnoText(errno));
+      return false;
+    }
+    if (r == 0) {
+      error_ =
+          Error(Code::kUnavailable, "cannot read " + path_ + ": the file shrank while being read");
+      return false;
+    }
+    done += static_cast<std::size_t>(r);
+  }
+  block += buf_;
+  buf_ = std::move(block);
+  block_start_ = from;
+  return true;
+}
+
+bool ReverseLineReader::Prev(std::string* line, std::uint64_t* offset) {
+  while (true) {
+    if (buf_.empty()) return false;
+    // buf_ ends with the '\n' of the line to hand out.
+    const std::size_t prev_nl =
+        buf_.size() >= 2 ? buf_.rfind('\n', buf_.size() - 2) : std::string::npos;
+    if (prev_nl != std::string::npos) {
+      line->assign(buf_, prev_nl + 1, buf_.size() - prev_nl - 2);
+      *offset = block_start_ + prev_nl + 1;
+      buf_.resize(prev_nl + 1);
+      return true;
+    }
+    if (block_start_ == 0) {
+      line->assign(buf_, 0, buf_.size() - 1);
+      *offset = 0;
+      buf_.clear();
+      return true;
+    }
+    if (!Fill()) return false;
+  }
+}
+
+}  // namespace arca::audit

@@ -1,0 +1,179 @@
+#pragma once
+// The audit log: CloudTrail records appended as JSON lines to DATA_DIR/audit/ with a hash chain,
+// group commit and signed digests (the file format is in format.h).
+//
+// Durability and fail-closed. Append() hands a record to one writer thread, which takes every
+// record queued so far, writes them with one write(), fdatasyncs once for the whole batch and only
+// then runs each record's callback with OK. A request's response must wait for that callback. If a
+// write or fdatasync fails, that batch's callbacks get kUnavailable, Health() turns not-OK with the
+// reason, and every later Append fails at once, until the writer has cut the file back to its last
+// durable byte and synced it again (it retries every `retry_interval`). The chain then continues
+// from the last durable record, so no sequence number is skipped.
+//
+// Digests. A digest record, signed with the audit key, is appended after `digest_every_records`
+// records, after `digest_interval` with records pending, before each file rotation and on Stop().
+//
+// What verification can and cannot show (see verify.h):
+//   - editing, deleting, reordering or inserting any line that has a later line after it breaks the
+//     chain at a precise record; editing a digest breaks its signature; editing any record covered
+//     by a digest breaks the chain up to that digest even if the attacker recomputes the hashes
+//     after it, unless they also hold the private key;
+//   - a final line cut short (no '\n') is reported as truncated. Open() cuts such a line off (a
+//     crash in the middle of a write that was never acknowledged) and writes a Recovery record
+//     naming the discarded bytes' length and hash, which verify lists in its report: a truncation
+//     followed by a restart is visible, not silent;
+//   - NOT detectable from the files alone: whole lines removed cleanly from the end of the log,
+//     (records after the last digest, or the last digests themselves), and edits to records after
+//     the last digest by someone who recomputes the hashes of the lines after them. The window is
+//     kept short: a digest at least every `digest_interval` (1 s by default) while records arrive,
+//     and one at every clean shutdown (reason "shutdown"), so a log that does not end with a
+//     shutdown digest while the server is stopped says that it crashed or was cut. Copy the last
+//     digest off the host (or keep the private key elsewhere) to close the rest of the gap;
+//   - anyone who can read the private key (DATA_DIR/audit.key) can forge digests: the signature
+//     protects logs copied away from the server and against writers without that file.
+//
+// Thread-safety: all public methods may be called from any thread. Callbacks run on the writer
+// thread, or inline in Append() when the log refuses the record at once (failed or stopped); they
+// must be quick and must not block on the Log (AppendAndWait, Flush, Stop).
+
+#include <atomic>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "audit/signing.h"
+#include "core/clock.h"
+#include "core/result.h"
+
+namespace arca::audit {
+
+using DurableCallback = std::function<void(Status)>;
+
+struct LogOptions {
+  std::string dir;              // DATA_DIR/audit (created 0700 when absent)
+  std::string key_path;         // DATA_DIR/audit.key
+  std::string public_key_path;  // DATA_DIR/audit.pub
+  std::uint64_t max_file_bytes = std::uint64_t{64} << 20;
+  std::uint64_t digest_every_records = 1000;
+  std::chrono::milliseconds digest_interval{1000};
+  std::chrono::milliseconds retry_interval{1000};
+  const Clock* clock = &SystemClock::Instance();
+  // Test hook, consulted before each "write", "sync" and "create" (a new file): a non-OK status is
+  // taken as that system call's failure.
+  std::function<Status(std::string_view op)> fault_hook;
+};
+
+// The defaults for a data directory: DIR = DATA_DIR/audit, keys DATA_DIR/audit.{key,pub}.
+LogOptions DefaultLogOptions(const std::string& data_dir);
+
+struct LogStats {
+  std::uint64_t batches = 0;  // fdatasync'ed batches
+  std::uint64_t records = 0;  // event records made durable
+  std::uint64_t bytes = 0;    // bytes written (events, digests, recoveries)
+  std::uint64_t digests = 0;
+  std::uint64_t failures = 0;  // failed batches
+};
+
+class Log {
+ public:
+  // Opens (or creates) the log: loads or creates the audit key, finds the chain's head in the last
+  // file, cuts off a partial final line (recording a Recovery line) and starts the writer thread.
+  // kPreconditionNotMet when another Log (in any process) has the directory open, the key is
+  // missing but the log has records, or the last line is not a readable record; kUnavailable with
+  // strerror on I/O failure.
+  static Result<std::unique_ptr<Log>> Open(LogOptions options);
+  ~Log();  // Stop()
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  // Queues `record` (a CloudTrail record from BuildRecord; top-level "arca..." members are removed)
+  // and returns at once. The record is serialized here, on the caller's thread. `on_durable` runs
+  // with OK once the record is on disk, or with kUnavailable when it never will be.
+  void Append(boost::json::object record, DurableCallback on_durable);
+  // Same for a record already serialized: one JSON object, no newline, no "arca..." members.
+  void AppendSerialized(std::string record_json, DurableCallback on_durable);
+  // Append and wait for the callback. Not from a callback (the writer thread would wait for
+  // itself).
+  Status AppendAndWait(boost::json::object record);
+  // Waits until everything queued before the call is durable (or failed). Not from a callback.
+  Status Flush();
+
+  // OK, or kUnavailable while records cannot be written: message() is generic ("the audit log
+  // cannot be written", safe for clients), detail() has the cause with file and strerror
+  // (ToLogString() for /readyz and the log).
+  Status Health() const;
+  LogStats stats() const;
+  const PublicKey& public_key() const { return key_.public_key(); }
+  const std::string& dir() const { return options_.dir; }
+
+  // Writes what is queued, a final digest ("shutdown") and closes the file. Later appends fail.
+  // Idempotent.
+  void Stop();
+
+ private:
+  struct Item {
+    std::string json;  // the record; empty for a Flush() barrier
+    DurableCallback done;
+  };
+  // The writer's view of the chain; only the writer thread touches it after Open().
+  struct Chain {
+    std::uint64_t file_index = 0;
+    std::uint64_t file_size = 0;  // durable bytes in the current file
+    std::uint64_t sequence = 0;   // last durable line's sequence (0: none)
+    std::string last_hash;        // its hash (kZeroHash: none)
+    std::uint64_t last_digest_sequence = 0;
+    std::uint64_t undigested = 0;  // lines since the last digest
+  };
+
+  Log(LogOptions options, SigningKey key);
+  Status Recover();  // Open(): find the head, cut a partial line
+  void Run();        // the writer thread
+  void WriteBatch(std::vector<Item>& batch);
+  // Appends a line (record JSON without the chain members) to `buf` for chain state `c`.
+  void AppendLine(std::string_view record_json, Chain& c, std::string& buf);
+  Status AppendDigest(std::string_view reason, Chain& c, std::string& buf);
+  // Writes `buf` to the current file and fdatasyncs it.
+  Status WriteAndSync(const std::string& buf);
+  Status Rotate(Chain& c);
+  Status OpenCurrentFile(bool create);
+  Status TryHeal();
+  void Fail(const Error& error);
+  Status Hook(std::string_view op) const;
+  void Refuse(DurableCallback& done) const;
+
+  const LogOptions options_;
+  const SigningKey key_;
+
+  int lock_fd_ = -1;  // DIR/LOCK, flock'ed: one writer per log
+  // Writer-thread state.
+  int fd_ = -1;
+  Chain chain_;
+  std::chrono::steady_clock::time_point last_digest_at_;
+  std::chrono::steady_clock::time_point next_heal_at_;
+  bool rotate_pending_ = false;  // a rotation failed; healing must create the next file
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Item> queue_;  // guarded by mu_
+  bool stopping_ = false;    // guarded by mu_
+  Status health_;            // guarded by mu_
+  std::atomic<bool> failed_{false};
+  std::mutex stop_mu_;  // serialises Stop()'s join
+  std::thread writer_;
+
+  std::atomic<std::uint64_t> batches_{0};
+  std::atomic<std::uint64_t> records_{0};
+  std::atomic<std::uint64_t> bytes_{0};
+  std::atomic<std::uint64_t> digests_{0};
+  std::atomic<std::uint64_t> failures_{0};
+};
+
+}  // namespace arca::audit

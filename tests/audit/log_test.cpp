@@ -1,0 +1,408 @@
+#include "audit/log.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <latch>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "audit/format.h"
+#include "audit/verify.h"
+#include "audit_testing.h"
+#include "crypto/hash.h"
+
+namespace arca::audit {
+namespace {
+
+namespace bj = boost::json;
+using testing::ReadFile;
+using testing::ReadLines;
+using testing::SampleRecord;
+using testing::TempDir;
+using testing::TestOptions;
+using testing::WriteFile;
+
+TimePoint At(std::int64_t s) { return TimePoint(std::chrono::seconds(s)); }
+
+std::vector<std::string> AllLines(const std::string& dir) {
+  std::vector<std::string> out;
+  auto files = ListLogFiles(dir);
+  EXPECT_TRUE(files.ok());
+  for (const LogFile& f : *files) {
+    for (std::string& l : ReadLines(f.path)) out.push_back(std::move(l));
+  }
+  return out;
+}
+
+bj::object Parse(const std::string& line) {
+  bj::value v = bj::parse(line);
+  return v.as_object();
+}
+
+std::uint64_t Seq(const std::string& line) {
+  return Parse(line).at("arcaSequence").to_number<std::uint64_t>();
+}
+
+unsigned Mode(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+void ExpectVerifies(const std::string& data_dir) {
+  auto report = Verify(DefaultVerifyOptions(data_dir));
+  ASSERT_TRUE(report.ok()) << report.error().ToLogString();
+  EXPECT_TRUE(report->ok()) << FormatReport(*report);
+}
+
+TEST(AuditLog, AppendsChainedLinesAndSealsOnStop) {
+  TempDir tmp;
+  {
+    auto log = Log::Open(TestOptions(tmp.path()));
+    ASSERT_TRUE(log.ok()) << log.error().ToLogString();
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800 + i))).ok());
+    }
+    EXPECT_TRUE((*log)->Health().ok());
+    LogStats stats = (*log)->stats();
+    EXPECT_EQ(stats.records, 3u);
+    EXPECT_GE(stats.batches, 1u);
+    EXPECT_GT(stats.bytes, 0u);
+    (*log)->Stop();
+  }
+  std::vector<std::string> lines = ReadLines(tmp.path() + "/audit/audit-000001.jsonl");
+  ASSERT_EQ(lines.size(), 4u);  // three events and the shutdown digest
+  std::string prev(kZeroHash);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    bj::object o = Parse(lines[i]);
+    EXPECT_EQ(o.at("arcaSequence"), i + 1);
+    EXPECT_EQ(o.at("arcaPreviousHash").as_string(), prev);
+    prev = crypto::Sha256Hex(lines[i]);
+  }
+  bj::object first = Parse(lines[0]);
+  EXPECT_EQ(first.begin()->key(), "eventVersion");  // the record as built, chain members at the end
+  bj::object digest = Parse(lines[3]);
+  EXPECT_EQ(digest.at("arcaRecordType"), "Digest");
+  EXPECT_EQ(digest.at("digestReason"), "shutdown");
+  EXPECT_EQ(digest.at("digestStartSequence"), 1);
+  EXPECT_EQ(digest.at("digestEndSequence"), 3);
+  EXPECT_EQ(digest.at("digestEndHash").as_string(), crypto::Sha256Hex(lines[2]));
+
+  EXPECT_EQ(Mode(tmp.path() + "/audit"), 0700u);
+  EXPECT_EQ(Mode(tmp.path() + "/audit/audit-000001.jsonl"), 0600u);
+  EXPECT_EQ(Mode(tmp.path() + "/audit.key"), 0600u);
+  EXPECT_NE(ReadFile(tmp.path() + "/audit.pub").find("BEGIN PUBLIC KEY"), std::string::npos);
+  ExpectVerifies(tmp.path());
+}
+
+TEST(AuditLog, ChainContinuesAcrossRotation) {
+  TempDir tmp;
+  LogOptions opt = TestOptions(tmp.path());
+  opt.max_file_bytes = 4096;
+  {
+    auto log = Log::Open(opt);
+    ASSERT_TRUE(log.ok()) << log.error().ToLogString();
+    for (int i = 0; i < 40; ++i)
+      ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800 + i))).ok());
+  }
+  auto files = ListLogFiles(tmp.path() + "/audit");
+  ASSERT_TRUE(files.ok());
+  ASSERT_GE(files->size(), 4u);
+  for (std::size_t i = 0; i + 1 < files->size(); ++i) {
+    std::vector<std::string> a = ReadLines((*files)[i].path);
+    std::vector<std::string> b = ReadLines((*files)[i + 1].path);
+    ASSERT_FALSE(a.empty());
+    ASSERT_FALSE(b.empty());
+    // Each file is sealed by a digest and the next one chains to it.
+    EXPECT_EQ(Parse(a.back()).at("digestReason"), "rotate");
+    EXPECT_EQ(Parse(b.front()).at("arcaPreviousHash").as_string(), crypto::Sha256Hex(a.back()));
+    EXPECT_EQ(Seq(b.front()), Seq(a.back()) + 1);
+    EXPECT_LE(ReadFile((*files)[i].path).size(), 4096u + 1024u);
+  }
+  ExpectVerifies(tmp.path());
+  auto report = Verify(DefaultVerifyOptions(tmp.path()));
+  EXPECT_EQ(report->events, 40u);
+}
+
+TEST(AuditLog, ChainContinuesAcrossRestart) {
+  TempDir tmp;
+  for (int round = 0; round < 3; ++round) {
+    auto log = Log::Open(TestOptions(tmp.path()));
+    ASSERT_TRUE(log.ok()) << log.error().ToLogString();
+    for (int i = 0; i < 5; ++i)
+      ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800 + i))).ok());
+  }
+  std::vector<std::string> lines = AllLines(tmp.path() + "/audit");
+  ASSERT_EQ(lines.size(), 18u);  // 3 x (5 events + a shutdown digest)
+  for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(Seq(lines[i]), i + 1);
+  ExpectVerifies(tmp.path());
+}
+
+TEST(AuditLog, GroupCommitWithConcurrentAppenders) {
+  TempDir tmp;
+  LogOptions opt = TestOptions(tmp.path());
+  opt.digest_every_records = 500;
+  auto log = Log::Open(opt);
+  ASSERT_TRUE(log.ok()) << log.error().ToLogString();
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 400;
+  std::latch done(kThreads * kPerThread);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        (*log)->Append(
+            SampleRecord(At(1795600800 + i), "GetSecretValue", "user" + std::to_string(t)),
+            [&](Status s) {
+              if (s.ok()) ++ok;
+              done.count_down();
+            });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  done.wait();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  LogStats stats = (*log)->stats();
+  EXPECT_EQ(stats.records, static_cast<std::uint64_t>(kThreads * kPerThread));
+  EXPECT_LT(stats.batches, stats.records) << "records were not grouped into batches";
+  EXPECT_GE(stats.digests, 6u);
+  (*log)->Stop();
+
+  std::vector<std::string> lines = AllLines(tmp.path() + "/audit");
+  std::uint64_t events = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(Seq(lines[i]), i + 1);
+    if (!Parse(lines[i]).contains("arcaRecordType")) ++events;
+  }
+  EXPECT_EQ(events, static_cast<std::uint64_t>(kThreads * kPerThread));
+  ExpectVerifies(tmp.path());
+}
+
+TEST(AuditLog, FailsClosedWhenSyncFailsAndRecovers) {
+  TempDir tmp;
+  std::atomic<bool> broken{false};
+  LogOptions opt = TestOptions(tmp.path());
+  opt.fault_hook = [&broken](std::string_view op) -> Status {
+    if (broken.load() && op == "sync")
+      return Error(Code::kUnavailable, "injected fdatasync failure (EIO)");
+    return OkStatus();
+  };
+  auto log = Log::Open(opt);
+  ASSERT_TRUE(log.ok()) << log.error().ToLogString();
+  ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800))).ok());
+
+  broken = true;
+  Status failed = (*log)->AppendAndWait(SampleRecord(At(1795600801)));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code(), Code::kUnavailable);
+  Status health = (*log)->Health();
+  ASSERT_FALSE(health.ok());
+  EXPECT_NE(health.error().ToLogString().find("injected fdatasync failure"), std::string::npos)
+      << health.error().ToLogString();
+  // Fail closed: later appends are refused at once, without waiting for the writer.
+  bool called = false;
+  (*log)->Append(SampleRecord(At(1795600802)), [&called](Status s) {
+    called = true;
+    EXPECT_FALSE(s.ok());
+  });
+  EXPECT_TRUE(called);
+  EXPECT_EQ((*log)->stats().failures, 1u);
+
+  broken = false;
+  for (int i = 0; i < 500 && !(*log)->Health().ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE((*log)->Health().ok());
+  ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600803))).ok());
+  (*log)->Stop();
+
+  // The failed batch was cut back: the chain goes 1, 2 (the record after recovery), digest.
+  std::vector<std::string> lines = AllLines(tmp.path() + "/audit");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(Parse(lines[1]).at("eventTime"), "2026-11-25T10:00:03Z");
+  ExpectVerifies(tmp.path());
+}
+
+TEST(AuditLog, FailsClosedWhenTheDirectoryBecomesUnusable) {
+  TempDir tmp;
+  LogOptions opt = TestOptions(tmp.path());
+  opt.max_file_bytes = 4096;
+  auto log = Log::Open(opt);
+  ASSERT_TRUE(log.ok()) << log.error().ToLogString();
+  const std::string dir = tmp.path() + "/audit";
+  const std::string moved = tmp.path() + "/audit.moved";
+  // Fill the first file, then take the directory away: the next rotation cannot create a file.
+  // (A rename plus a plain file in its place, because the tests may run as root, whom a chmod of
+  // the directory does not stop.)
+  Status s = OkStatus();
+  std::filesystem::rename(dir, moved);
+  WriteFile(dir, "not a directory");
+  for (int i = 0; i < 20 && s.ok(); ++i)
+    s = (*log)->AppendAndWait(SampleRecord(At(1795600800 + i)));
+  ASSERT_FALSE(s.ok());
+  EXPECT_FALSE((*log)->Health().ok());
+  EXPECT_NE((*log)->Health().error().ToLogString().find("cannot create"), std::string::npos)
+      << (*log)->Health().error().ToLogString();
+  EXPECT_FALSE((*log)->AppendAndWait(SampleRecord(At(1795600900))).ok());
+
+  std::filesystem::remove(dir);
+  std::filesystem::rename(moved, dir);
+  for (int i = 0; i < 500 && !(*log)->Health().ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE((*log)->Health().ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795601000 + i))).ok());
+  (*log)->Stop();
+  ExpectVerifies(tmp.path());
+}
+
+TEST(AuditLog, PartialLastLineIsCutAndRecordedAtOpen) {
+  TempDir tmp;
+  {
+    auto log = Log::Open(TestOptions(tmp.path()));
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < 3; ++i)
+      ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800 + i))).ok());
+  }
+  const std::string file = tmp.path() + "/audit/audit-000001.jsonl";
+  const std::string partial = R"({"eventVersion":"1.09","userIdentity":{"type":"IAMUser","princ)";
+  WriteFile(file, ReadFile(file) + partial);
+  {
+    auto log = Log::Open(TestOptions(tmp.path()));
+    ASSERT_TRUE(log.ok()) << log.error().ToLogString();
+    ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600900))).ok());
+  }
+  std::vector<std::string> lines = ReadLines(file);
+  ASSERT_EQ(lines.size(), 7u);  // 3 events, digest, recovery, event, digest
+  bj::object recovery = Parse(lines[4]);
+  EXPECT_EQ(recovery.at("arcaRecordType"), "Recovery");
+  EXPECT_EQ(recovery.at("discardedBytes"), partial.size());
+  EXPECT_EQ(recovery.at("discardedSha256").as_string(), crypto::Sha256Hex(partial));
+  auto report = Verify(DefaultVerifyOptions(tmp.path()));
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << FormatReport(*report);
+  EXPECT_EQ(report->recoveries, 1u);
+  EXPECT_NE(FormatReport(*report).find("crash recovery"), std::string::npos);
+}
+
+TEST(AuditLog, DigestEveryNRecords) {
+  TempDir tmp;
+  LogOptions opt = TestOptions(tmp.path());
+  opt.digest_every_records = 10;
+  {
+    auto log = Log::Open(opt);
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < 25; ++i)
+      ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800 + i))).ok());
+  }
+  std::vector<std::string> lines = AllLines(tmp.path() + "/audit");
+  ASSERT_EQ(lines.size(), 28u);
+  bj::object d1 = Parse(lines[10]);
+  EXPECT_EQ(d1.at("digestReason"), "count");
+  EXPECT_EQ(d1.at("digestStartSequence"), 1);
+  EXPECT_EQ(d1.at("digestEndSequence"), 10);
+  bj::object d2 = Parse(lines[21]);
+  EXPECT_EQ(d2.at("digestStartSequence"), 12);
+  EXPECT_EQ(d2.at("digestEndSequence"), 21);
+  bj::object last = Parse(lines[27]);
+  EXPECT_EQ(last.at("digestReason"), "shutdown");
+  EXPECT_EQ(last.at("digestStartSequence"), 23);
+  EXPECT_EQ(last.at("digestEndSequence"), 27);
+  ExpectVerifies(tmp.path());
+}
+
+TEST(AuditLog, DigestAfterIntervalWithRecordsPending) {
+  TempDir tmp;
+  LogOptions opt = TestOptions(tmp.path());
+  opt.digest_interval = std::chrono::milliseconds(30);
+  auto log = Log::Open(opt);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800))).ok());
+  const std::string file = tmp.path() + "/audit/audit-000001.jsonl";
+  for (int i = 0; i < 200 && ReadLines(file).size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::vector<std::string> lines = ReadLines(file);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(Parse(lines[1]).at("digestReason"), "interval");
+  ASSERT_TRUE((*log)->Flush().ok());  // the digest's batch has been synced and counted
+  EXPECT_EQ((*log)->stats().digests, 1u);
+  // Idle with nothing new: no more digests.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(ReadLines(file).size(), 2u);
+}
+
+TEST(AuditLog, RefusesToStartWithoutItsKeyOnceItHasRecords) {
+  TempDir tmp;
+  {
+    auto log = Log::Open(TestOptions(tmp.path()));
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800))).ok());
+  }
+  std::filesystem::remove(tmp.path() + "/audit.key");
+  auto again = Log::Open(TestOptions(tmp.path()));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code(), Code::kPreconditionNotMet);
+}
+
+TEST(AuditLog, RefusesAKeyFileOthersCanRead) {
+  TempDir tmp;
+  { ASSERT_TRUE(Log::Open(TestOptions(tmp.path())).ok()); }
+  ::chmod((tmp.path() + "/audit.key").c_str(), 0644);
+  auto again = Log::Open(TestOptions(tmp.path()));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code(), Code::kPreconditionNotMet);
+}
+
+TEST(AuditLog, OneWriterPerDirectory) {
+  TempDir tmp;
+  auto first = Log::Open(TestOptions(tmp.path()));
+  ASSERT_TRUE(first.ok());
+  auto second = Log::Open(TestOptions(tmp.path()));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), Code::kPreconditionNotMet);
+  first->reset();
+  EXPECT_TRUE(Log::Open(TestOptions(tmp.path())).ok());
+}
+
+TEST(AuditLog, StoppedLogRefusesAppends) {
+  TempDir tmp;
+  auto log = Log::Open(TestOptions(tmp.path()));
+  ASSERT_TRUE(log.ok());
+  (*log)->Stop();
+  (*log)->Stop();  // idempotent
+  Status s = (*log)->AppendAndWait(SampleRecord(At(1795600800)));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), Code::kUnavailable);
+  EXPECT_TRUE((*log)->Flush().ok());
+}
+
+TEST(AuditLog, RecordsAreOneLineAndKeepNoCallerChainMembers) {
+  TempDir tmp;
+  auto log = Log::Open(TestOptions(tmp.path()));
+  ASSERT_TRUE(log.ok());
+  bj::object r = SampleRecord(At(1795600800));
+  r["arcaSequence"] = 999;  // a caller cannot forge the chain
+  r["userAgent"] = "multi\nline\nagent";
+  ASSERT_TRUE((*log)->AppendAndWait(r).ok());
+  bool rejected = false;
+  (*log)->AppendSerialized("{\"a\":1}\n{\"b\":2}", [&rejected](Status s) { rejected = !s.ok(); });
+  EXPECT_TRUE(rejected);
+  (*log)->Stop();
+  std::vector<std::string> lines = ReadLines(tmp.path() + "/audit/audit-000001.jsonl");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(Seq(lines[0]), 1u);
+  EXPECT_EQ(Parse(lines[0]).at("userAgent"), "multi\nline\nagent");
+}
+
+}  // namespace
+}  // namespace arca::audit
