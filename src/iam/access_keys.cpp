@@ -48,20 +48,33 @@ AccessKeys::AccessKeys(store::Store& store, const crypto::Keyring& keyring, std:
       partition_(std::move(partition)),
       account_id_(std::move(account_id)) {}
 
-Caller AccessKeys::MakeCaller(const std::string& access_key_id, const std::string& principal) const {
+NewAccessKey GenerateAccessKey() {
+  NewAccessKey key;
+  key.access_key_id = "AKIA";
+  for (std::size_t i = 0; i < kKeyIdRandomChars; ++i) {
+    key.access_key_id += RandomChar(kKeyIdAlphabet);
+  }
+  key.secret_access_key = SecretBytes(kSecretChars);
+  for (std::size_t i = 0; i < kSecretChars; ++i) {
+    key.secret_access_key.data()[i] = static_cast<std::uint8_t>(RandomChar(kSecretAlphabet));
+  }
+  return key;
+}
+
+Caller AccessKeys::RootCaller(const std::string& access_key_id) const {
   Caller c;
+  c.type = PrincipalType::kRoot;
   c.account = account_id_;
   c.access_key_id = access_key_id;
-  c.principal = principal;
-  if (principal == kRootPrincipal) {
-    c.arn = "arn:" + partition_ + ":iam::" + account_id_ + ":root";
-    c.user_id = account_id_;
-  } else {
-    c.type = PrincipalType::kUser;
-    c.arn = "arn:" + partition_ + ":iam::" + account_id_ + ":user/" + principal;
-    c.user_id = principal;
-  }
+  c.principal = std::string(kRootPrincipal);
+  c.arn = "arn:" + partition_ + ":iam::" + account_id_ + ":root";
+  c.user_id = account_id_;
   return c;
+}
+
+void AccessKeys::Forget(std::string_view access_key_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cache_.erase(std::string(access_key_id));
 }
 
 Result<std::pair<Caller, std::shared_ptr<const SecretBytes>>> AccessKeys::Lookup(
@@ -94,11 +107,28 @@ Result<std::pair<Caller, std::shared_ptr<const SecretBytes>>> AccessKeys::Lookup
   if (!opened.ok()) {
     // The key exists but cannot be opened (wrong master key, tampering): a server fault, not the
     // caller's.
-    return Error(Code::kInternal, "An error occurred on the server side.",
-                 "cannot open the secret of access key " + id + ": " + opened.error().ToLogString());
+    return Error(
+        Code::kInternal, "An error occurred on the server side.",
+        "cannot open the secret of access key " + id + ": " + opened.error().ToLogString());
+  }
+  Caller caller;
+  if (row->principal == kRootPrincipal) {
+    caller = RootCaller(id);
+  } else {
+    // A user's key: the caller is the user, as it is now (its ARN carries its path).
+    ARCA_ASSIGN_OR_RETURN(std::optional<store::IamUserRow> user,
+                          txn->GetIamUserById(row->principal));
+    if (!user.has_value()) {
+      return Unrecognized("access key " + id + " belongs to no user (" + row->principal + ")");
+    }
+    caller.type = PrincipalType::kUser;
+    caller.account = account_id_;
+    caller.access_key_id = id;
+    caller.principal = user->name;
+    caller.arn = user->arn;
+    caller.user_id = user->user_id;
   }
   auto secret = std::make_shared<const SecretBytes>(std::move(opened).value());
-  Caller caller = MakeCaller(id, row->principal);
 
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -117,16 +147,7 @@ Result<std::optional<NewAccessKey>> AccessKeys::EnsureRootKey() {
     return std::optional<NewAccessKey>();
   }
 
-  NewAccessKey key;
-  key.access_key_id = "AKIA";
-  for (std::size_t i = 0; i < kKeyIdRandomChars; ++i) {
-    key.access_key_id += RandomChar(kKeyIdAlphabet);
-  }
-  key.secret_access_key = SecretBytes(kSecretChars);
-  for (std::size_t i = 0; i < kSecretChars; ++i) {
-    key.secret_access_key.data()[i] = static_cast<std::uint8_t>(RandomChar(kSecretAlphabet));
-  }
-
+  NewAccessKey key = GenerateAccessKey();
   store::AccessKeyRow row;
   row.access_key_id = key.access_key_id;
   row.principal = std::string(kRootPrincipal);

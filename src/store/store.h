@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -46,10 +47,72 @@ struct VersionRow {
 
 struct AccessKeyRow {
   std::string access_key_id;
-  std::string principal;               // who the key belongs to ("root" for the admin key)
+  // Who the key belongs to: "root" for the account root, otherwise the IAM user's id ("AIDA...").
+  std::string principal;
   std::string status = "Active";       // Active | Inactive
   std::int64_t created_ms = 0;
   crypto::Sealed secret;               // the secret access key, sealed with aad = access_key_id
+};
+
+// ---- IAM (the iam/ domain decides what the rows mean) ----
+// Names of users, roles and managed policies are unique case-insensitively (ASCII), as IAM's are;
+// lookups by name ignore case too.
+
+using TagList = std::vector<std::pair<std::string, std::string>>;  // (key, value) in order
+
+struct IamUserRow {
+  std::string user_id;  // "AIDA..."
+  std::string name;
+  std::string path;
+  std::string arn;
+  std::int64_t created_ms = 0;
+};
+
+struct IamRoleRow {
+  std::string role_id;  // "AROA..."
+  std::string name;
+  std::string path;
+  std::string arn;
+  std::string assume_role_policy;  // JSON text
+  std::string description;
+  std::int64_t max_session_duration = 3600;
+  std::int64_t created_ms = 0;
+};
+
+struct IamPolicyRow {
+  std::string policy_id;  // "ANPA..."
+  std::string name;
+  std::string path;
+  std::string arn;
+  std::string description;
+  std::string default_version_id;
+  std::int64_t next_version = 1;  // the number the next version created gets ("v" + number)
+  std::int64_t created_ms = 0;
+  std::int64_t updated_ms = 0;
+};
+
+struct IamPolicyVersionRow {
+  std::string policy_id;
+  std::string version_id;  // "v1", "v2", ...
+  std::string document;    // JSON text
+  std::int64_t created_ms = 0;
+};
+
+// An inline policy of a user or role (owner_id is the user's or role's id).
+struct IamInlinePolicyRow {
+  std::string owner_id;
+  std::string name;
+  std::string document;
+};
+
+struct IamOidcProviderRow {
+  std::string arn;
+  std::string url;  // without "https://"
+  std::vector<std::string> client_ids;
+  std::vector<std::string> thumbprints;
+  std::string jwks;
+  std::string jwks_file;
+  std::int64_t created_ms = 0;
 };
 
 enum class TxnMode { kRead, kWrite };
@@ -87,6 +150,73 @@ class Transaction {
   virtual Result<std::vector<AccessKeyRow>> ListAccessKeys() = 0;
   virtual Status PutAccessKey(const AccessKeyRow& row) = 0;  // insert or replace
   virtual Status DeleteAccessKey(const std::string& access_key_id) = 0;
+  // The keys of one principal, ordered by (created_ms, access_key_id).
+  virtual Result<std::vector<AccessKeyRow>> ListAccessKeysOf(const std::string& principal) = 0;
+
+  // IAM users. Insert gives kAlreadyExists when the name (any case), id or ARN is taken. Delete
+  // (kNotFound if absent) also removes the user's tags, inline policies and attachments, not its
+  // access keys.
+  virtual Result<std::optional<IamUserRow>> GetIamUser(const std::string& name) = 0;
+  virtual Result<std::optional<IamUserRow>> GetIamUserById(const std::string& user_id) = 0;
+  virtual Result<std::vector<IamUserRow>> ListIamUsers() = 0;  // by name, ignoring case
+  virtual Status InsertIamUser(const IamUserRow& row) = 0;
+  virtual Status DeleteIamUser(const std::string& user_id) = 0;
+
+  // IAM roles; as users. Update is by role_id (kNotFound if absent).
+  virtual Result<std::optional<IamRoleRow>> GetIamRole(const std::string& name) = 0;
+  virtual Result<std::optional<IamRoleRow>> GetIamRoleByArn(const std::string& arn) = 0;
+  virtual Result<std::vector<IamRoleRow>> ListIamRoles() = 0;  // by name, ignoring case
+  virtual Status InsertIamRole(const IamRoleRow& row) = 0;
+  virtual Status UpdateIamRole(const IamRoleRow& row) = 0;
+  virtual Status DeleteIamRole(const std::string& role_id) = 0;
+
+  // Customer managed policies and their versions. Delete also removes the versions, tags and
+  // attachments.
+  virtual Result<std::optional<IamPolicyRow>> GetIamPolicyByArn(const std::string& arn) = 0;
+  virtual Result<std::vector<IamPolicyRow>> ListIamPolicies() = 0;  // by name, ignoring case
+  virtual Status InsertIamPolicy(const IamPolicyRow& row) = 0;
+  virtual Status UpdateIamPolicy(const IamPolicyRow& row) = 0;  // by policy_id
+  virtual Status DeleteIamPolicy(const std::string& policy_id) = 0;
+  // Ordered by (created_ms, version_id).
+  virtual Result<std::vector<IamPolicyVersionRow>> ListIamPolicyVersions(
+      const std::string& policy_id) = 0;
+  virtual Result<std::optional<IamPolicyVersionRow>> GetIamPolicyVersion(
+      const std::string& policy_id, const std::string& version_id) = 0;
+  // kAlreadyExists on a duplicate version id, kNotFound when the policy does not exist.
+  virtual Status InsertIamPolicyVersion(const IamPolicyVersionRow& row) = 0;
+  virtual Status DeleteIamPolicyVersion(const std::string& policy_id,
+                                        const std::string& version_id) = 0;
+
+  // Managed policies attached to a user or role (owner_id is its id). Attaching an attached policy
+  // changes nothing; detaching one that is not attached is kNotFound; kNotFound too when the policy
+  // does not exist.
+  virtual Result<std::vector<IamPolicyRow>> ListIamAttachedPolicies(
+      const std::string& owner_id) = 0;  // in attach order
+  virtual Result<std::int64_t> CountIamPolicyAttachments(const std::string& policy_id) = 0;
+  virtual Status AttachIamPolicy(const std::string& owner_id, const std::string& policy_id,
+                                 std::int64_t attached_ms) = 0;
+  virtual Status DetachIamPolicy(const std::string& owner_id, const std::string& policy_id) = 0;
+
+  // Inline policies of a user or role: by name; Put inserts or replaces.
+  virtual Result<std::vector<IamInlinePolicyRow>> ListIamInlinePolicies(
+      const std::string& owner_id) = 0;
+  virtual Result<std::optional<IamInlinePolicyRow>> GetIamInlinePolicy(const std::string& owner_id,
+                                                                       const std::string& name) = 0;
+  virtual Status PutIamInlinePolicy(const IamInlinePolicyRow& row) = 0;
+  virtual Status DeleteIamInlinePolicy(const std::string& owner_id, const std::string& name) = 0;
+
+  // Tags of a user, role, policy (by id) or OIDC provider (by ARN). Put replaces the whole list
+  // (keys must be unique).
+  virtual Result<TagList> GetIamTags(const std::string& entity_id) = 0;
+  virtual Status PutIamTags(const std::string& entity_id, const TagList& tags) = 0;
+
+  // OpenID Connect providers, by ARN. Insert gives kAlreadyExists; Update and Delete kNotFound;
+  // Delete also removes the tags.
+  virtual Result<std::optional<IamOidcProviderRow>> GetIamOidcProvider(const std::string& arn) = 0;
+  virtual Result<std::vector<IamOidcProviderRow>> ListIamOidcProviders() = 0;  // by ARN
+  virtual Status InsertIamOidcProvider(const IamOidcProviderRow& row) = 0;
+  virtual Status UpdateIamOidcProvider(const IamOidcProviderRow& row) = 0;
+  virtual Status DeleteIamOidcProvider(const std::string& arn) = 0;
 
   // Small settings (schema facts, the master key check values).
   virtual Result<std::optional<std::string>> GetSetting(const std::string& key) = 0;

@@ -187,5 +187,90 @@ TEST_F(AccessKeysTest, WrongMasterKeyIsAServerError) {
   EXPECT_EQ(found.error().code(), Code::kInternal);
 }
 
+TEST_F(AccessKeysTest, UserKeyAuthenticatesAsTheUser) {
+  NewAccessKey key = GenerateAccessKey();
+  {
+    auto txn = store_->Begin(store::TxnMode::kWrite);
+    ASSERT_TRUE(txn.ok());
+    store::IamUserRow user{"AIDAEXAMPLEUSER0ID23", "Bob", "/eng/team/",
+                           "arn:aws:iam::123456789012:user/eng/team/Bob", 1};
+    ASSERT_TRUE((*txn)->InsertIamUser(user).ok());
+    store::AccessKeyRow row;
+    row.access_key_id = key.access_key_id;
+    row.principal = user.user_id;
+    row.status = "Active";
+    row.created_ms = 1;
+    auto sealed = keyring_->Seal(key.secret_access_key.view(), key.access_key_id);
+    ASSERT_TRUE(sealed.ok());
+    row.secret = *sealed;
+    ASSERT_TRUE((*txn)->PutAccessKey(row).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  auto found = keys_->Lookup(key.access_key_id);
+  ASSERT_TRUE(found.ok()) << found.error().ToLogString();
+  const Caller& caller = found->first;
+  EXPECT_EQ(caller.type, PrincipalType::kUser);
+  EXPECT_FALSE(caller.is_root());
+  EXPECT_EQ(caller.account, "123456789012");
+  EXPECT_EQ(caller.arn, "arn:aws:iam::123456789012:user/eng/team/Bob");
+  EXPECT_EQ(caller.user_id, "AIDAEXAMPLEUSER0ID23");
+  EXPECT_EQ(caller.principal, "Bob");
+  EXPECT_EQ(caller.access_key_id, key.access_key_id);
+  EXPECT_EQ(found->second->view(), key.secret_access_key.view());
+
+  // Deleted behind the cache's back: still cached until forgotten.
+  {
+    auto txn = store_->Begin(store::TxnMode::kWrite);
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE((*txn)->DeleteAccessKey(key.access_key_id).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  EXPECT_TRUE(keys_->Lookup(key.access_key_id).ok());
+  keys_->Forget(key.access_key_id);
+  auto gone = keys_->Lookup(key.access_key_id);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code(), Code::kUnrecognizedClient);
+}
+
+TEST_F(AccessKeysTest, KeyOfAMissingUserIsUnrecognized) {
+  NewAccessKey key = GenerateAccessKey();
+  {
+    auto txn = store_->Begin(store::TxnMode::kWrite);
+    ASSERT_TRUE(txn.ok());
+    store::AccessKeyRow row;
+    row.access_key_id = key.access_key_id;
+    row.principal = "AIDANOSUCHUSER000000";
+    row.created_ms = 1;
+    auto sealed = keyring_->Seal(key.secret_access_key.view(), key.access_key_id);
+    ASSERT_TRUE(sealed.ok());
+    row.secret = *sealed;
+    ASSERT_TRUE((*txn)->PutAccessKey(row).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  auto found = keys_->Lookup(key.access_key_id);
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.error().code(), Code::kUnrecognizedClient);
+  EXPECT_EQ(found.error().message(), "The security token included in the request is invalid.");
+}
+
+TEST_F(AccessKeysTest, GeneratedKeysHaveAwsShapes) {
+  NewAccessKey a = GenerateAccessKey();
+  NewAccessKey b = GenerateAccessKey();
+  EXPECT_NE(a.access_key_id, b.access_key_id);
+  EXPECT_EQ(a.access_key_id.size(), 20u);
+  EXPECT_TRUE(a.access_key_id.starts_with("AKIA"));
+  EXPECT_EQ(a.secret_access_key.size(), 40u);
+  EXPECT_NE(a.secret_access_key.view(), b.secret_access_key.view());
+}
+
+TEST_F(AccessKeysTest, RootCallerIsTypedRoot) {
+  auto created = keys_->EnsureRootKey();
+  ASSERT_TRUE(created.ok() && created->has_value());
+  auto found = keys_->Lookup((*created)->access_key_id);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->first.type, PrincipalType::kRoot);
+  EXPECT_TRUE(found->first.is_root());
+}
+
 }  // namespace
 }  // namespace arca::iam

@@ -1,8 +1,10 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "store/sqlite/schema.h"
@@ -413,6 +416,393 @@ TEST_F(SqliteStoreTest, AccessKeys) {
   ASSERT_OK(missing);
   EXPECT_FALSE(missing->has_value());
   ASSERT_OK(txn->Commit());
+}
+
+TEST_F(SqliteStoreTest, AccessKeysOfAPrincipal) {
+  auto store = Open();
+  auto txn = Begin(*store, TxnMode::kWrite);
+  AccessKeyRow k;
+  k.status = "Active";
+  k.secret.key_version = 1;
+  k.secret.wrapped_key = "w";
+  k.secret.ciphertext = "c";
+  for (auto [id, principal, created] :
+       {std::tuple{"AKIA3", "AIDAX", 30}, std::tuple{"AKIA1", "root", 10},
+        std::tuple{"AKIA2", "AIDAX", 20}}) {
+    k.access_key_id = id;
+    k.principal = principal;
+    k.created_ms = created;
+    ASSERT_OK(txn->PutAccessKey(k));
+  }
+  auto of = txn->ListAccessKeysOf("AIDAX");
+  ASSERT_OK(of);
+  ASSERT_EQ(of->size(), 2u);
+  EXPECT_EQ((*of)[0].access_key_id, "AKIA2");
+  EXPECT_EQ((*of)[1].access_key_id, "AKIA3");
+  auto none = txn->ListAccessKeysOf("AIDAY");
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+  ASSERT_OK(txn->Commit());
+}
+
+TEST_F(SqliteStoreTest, IamUsers) {
+  auto store = Open();
+  auto txn = Begin(*store, TxnMode::kWrite);
+  IamUserRow bob{"AIDABOB", "Bob", "/eng/", "arn:aws:iam::000000000000:user/eng/Bob", 5};
+  IamUserRow al{"AIDAAL", "al", "/", "arn:aws:iam::000000000000:user/al", 6};
+  ASSERT_OK(txn->InsertIamUser(bob));
+  ASSERT_OK(txn->InsertIamUser(al));
+  // Names are unique whatever their case.
+  IamUserRow dup{"AIDADUP", "BOB", "/", "arn:aws:iam::000000000000:user/BOB", 7};
+  EXPECT_CODE(txn->InsertIamUser(dup), Code::kAlreadyExists);
+
+  auto got = txn->GetIamUser("bob");  // lookups ignore case
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->user_id, "AIDABOB");
+  EXPECT_EQ((*got)->name, "Bob");
+  EXPECT_EQ((*got)->path, "/eng/");
+  EXPECT_EQ((*got)->arn, bob.arn);
+  EXPECT_EQ((*got)->created_ms, 5);
+  auto by_id = txn->GetIamUserById("AIDAAL");
+  ASSERT_OK(by_id);
+  ASSERT_TRUE(by_id->has_value());
+  EXPECT_EQ((*by_id)->name, "al");
+
+  auto list = txn->ListIamUsers();
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "al");  // by name, ignoring case
+  EXPECT_EQ((*list)[1].name, "Bob");
+
+  // Deleting a user takes its tags, inline policies and attachments along.
+  IamPolicyRow policy{"ANPAP", "p", "/", "arn:aws:iam::000000000000:policy/p", "", "v1", 2, 1, 1};
+  ASSERT_OK(txn->InsertIamPolicy(policy));
+  ASSERT_OK(txn->AttachIamPolicy("AIDABOB", "ANPAP", 1));
+  ASSERT_OK(txn->PutIamInlinePolicy({"AIDABOB", "inline", "{}"}));
+  ASSERT_OK(txn->PutIamTags("AIDABOB", {{"k", "v"}}));
+  ASSERT_OK(txn->DeleteIamUser("AIDABOB"));
+  EXPECT_CODE(txn->DeleteIamUser("AIDABOB"), Code::kNotFound);
+  auto count = txn->CountIamPolicyAttachments("ANPAP");
+  ASSERT_OK(count);
+  EXPECT_EQ(*count, 0);
+  auto inline_list = txn->ListIamInlinePolicies("AIDABOB");
+  ASSERT_OK(inline_list);
+  EXPECT_TRUE(inline_list->empty());
+  auto tags = txn->GetIamTags("AIDABOB");
+  ASSERT_OK(tags);
+  EXPECT_TRUE(tags->empty());
+  got = txn->GetIamUser("Bob");
+  ASSERT_OK(got);
+  EXPECT_FALSE(got->has_value());
+  ASSERT_OK(txn->Commit());
+}
+
+TEST_F(SqliteStoreTest, IamRoles) {
+  auto store = Open();
+  auto txn = Begin(*store, TxnMode::kWrite);
+  IamRoleRow role{"AROAR",
+                  "reader",
+                  "/svc/",
+                  "arn:aws:iam::000000000000:role/svc/reader",
+                  R"({"Version":"2012-10-17"})",
+                  "reads",
+                  7200,
+                  9};
+  ASSERT_OK(txn->InsertIamRole(role));
+  IamRoleRow dup = role;
+  dup.role_id = "AROAS";
+  dup.name = "READER";
+  dup.arn = "arn:aws:iam::000000000000:role/READER";
+  EXPECT_CODE(txn->InsertIamRole(dup), Code::kAlreadyExists);
+
+  auto got = txn->GetIamRoleByArn(role.arn);
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->role_id, "AROAR");
+  EXPECT_EQ((*got)->name, "reader");
+  EXPECT_EQ((*got)->path, "/svc/");
+  EXPECT_EQ((*got)->assume_role_policy, role.assume_role_policy);
+  EXPECT_EQ((*got)->description, "reads");
+  EXPECT_EQ((*got)->max_session_duration, 7200);
+  EXPECT_EQ((*got)->created_ms, 9);
+
+  role.description = "new";
+  role.max_session_duration = 3600;
+  ASSERT_OK(txn->UpdateIamRole(role));
+  got = txn->GetIamRole("Reader");
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->description, "new");
+  EXPECT_EQ((*got)->max_session_duration, 3600);
+  IamRoleRow ghost = role;
+  ghost.role_id = "AROAGHOST";
+  EXPECT_CODE(txn->UpdateIamRole(ghost), Code::kNotFound);
+
+  auto list = txn->ListIamRoles();
+  ASSERT_OK(list);
+  EXPECT_EQ(list->size(), 1u);
+  ASSERT_OK(txn->DeleteIamRole("AROAR"));
+  EXPECT_CODE(txn->DeleteIamRole("AROAR"), Code::kNotFound);
+  ASSERT_OK(txn->Commit());
+}
+
+TEST_F(SqliteStoreTest, IamPoliciesVersionsAndAttachments) {
+  auto store = Open();
+  auto txn = Begin(*store, TxnMode::kWrite);
+  IamPolicyRow p{"ANPAP", "read", "/team/", "arn:aws:iam::000000000000:policy/team/read",
+                 "desc",  "v1",   2,        3,
+                 4};
+  IamPolicyRow q{"ANPAQ", "Admin", "/", "arn:aws:iam::000000000000:policy/Admin", "", "v1",
+                 2,       5,       5};
+  ASSERT_OK(txn->InsertIamPolicy(p));
+  ASSERT_OK(txn->InsertIamPolicy(q));
+  IamPolicyRow dup = q;
+  dup.policy_id = "ANPAX";
+  dup.name = "READ";
+  dup.arn = "arn:aws:iam::000000000000:policy/READ";
+  EXPECT_CODE(txn->InsertIamPolicy(dup), Code::kAlreadyExists);
+
+  auto got = txn->GetIamPolicyByArn(p.arn);
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->policy_id, "ANPAP");
+  EXPECT_EQ((*got)->name, "read");
+  EXPECT_EQ((*got)->path, "/team/");
+  EXPECT_EQ((*got)->description, "desc");
+  EXPECT_EQ((*got)->default_version_id, "v1");
+  EXPECT_EQ((*got)->next_version, 2);
+  EXPECT_EQ((*got)->created_ms, 3);
+  EXPECT_EQ((*got)->updated_ms, 4);
+
+  p.default_version_id = "v2";
+  p.next_version = 3;
+  p.updated_ms = 10;
+  ASSERT_OK(txn->UpdateIamPolicy(p));
+  got = txn->GetIamPolicyByArn(p.arn);
+  ASSERT_OK(got);
+  EXPECT_EQ((*got)->default_version_id, "v2");
+  EXPECT_EQ((*got)->next_version, 3);
+  EXPECT_EQ((*got)->updated_ms, 10);
+
+  auto list = txn->ListIamPolicies();
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "Admin");
+  EXPECT_EQ((*list)[1].name, "read");
+
+  // Versions.
+  ASSERT_OK(txn->InsertIamPolicyVersion({"ANPAP", "v1", "doc1", 3}));
+  ASSERT_OK(txn->InsertIamPolicyVersion({"ANPAP", "v2", "doc2", 10}));
+  EXPECT_CODE(txn->InsertIamPolicyVersion({"ANPAP", "v2", "again", 11}), Code::kAlreadyExists);
+  EXPECT_CODE(txn->InsertIamPolicyVersion({"ANPAGONE", "v1", "doc", 11}), Code::kNotFound);
+  auto versions = txn->ListIamPolicyVersions("ANPAP");
+  ASSERT_OK(versions);
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_EQ((*versions)[0].version_id, "v1");
+  EXPECT_EQ((*versions)[1].version_id, "v2");
+  auto v2 = txn->GetIamPolicyVersion("ANPAP", "v2");
+  ASSERT_OK(v2);
+  ASSERT_TRUE(v2->has_value());
+  EXPECT_EQ((*v2)->document, "doc2");
+  EXPECT_EQ((*v2)->created_ms, 10);
+  ASSERT_OK(txn->DeleteIamPolicyVersion("ANPAP", "v1"));
+  EXPECT_CODE(txn->DeleteIamPolicyVersion("ANPAP", "v1"), Code::kNotFound);
+
+  // Attachments: in attach order; attaching twice changes nothing; a missing policy is kNotFound.
+  ASSERT_OK(txn->AttachIamPolicy("AIDAU", "ANPAP", 20));
+  ASSERT_OK(txn->AttachIamPolicy("AIDAU", "ANPAQ", 21));
+  ASSERT_OK(txn->AttachIamPolicy("AIDAU", "ANPAP", 22));
+  ASSERT_OK(txn->AttachIamPolicy("AROAR", "ANPAP", 23));
+  EXPECT_CODE(txn->AttachIamPolicy("AIDAU", "ANPAGONE", 24), Code::kNotFound);
+  auto attached = txn->ListIamAttachedPolicies("AIDAU");
+  ASSERT_OK(attached);
+  ASSERT_EQ(attached->size(), 2u);
+  EXPECT_EQ((*attached)[0].arn, p.arn);
+  EXPECT_EQ((*attached)[0].default_version_id, "v2");
+  EXPECT_EQ((*attached)[1].arn, q.arn);
+  auto count = txn->CountIamPolicyAttachments("ANPAP");
+  ASSERT_OK(count);
+  EXPECT_EQ(*count, 2);
+  ASSERT_OK(txn->DetachIamPolicy("AIDAU", "ANPAP"));
+  EXPECT_CODE(txn->DetachIamPolicy("AIDAU", "ANPAP"), Code::kNotFound);
+  count = txn->CountIamPolicyAttachments("ANPAP");
+  ASSERT_OK(count);
+  EXPECT_EQ(*count, 1);
+
+  // Deleting a policy takes its versions, tags and attachments along.
+  ASSERT_OK(txn->PutIamTags("ANPAP", {{"a", "1"}}));
+  ASSERT_OK(txn->DeleteIamPolicy("ANPAP"));
+  EXPECT_CODE(txn->DeleteIamPolicy("ANPAP"), Code::kNotFound);
+  versions = txn->ListIamPolicyVersions("ANPAP");
+  ASSERT_OK(versions);
+  EXPECT_TRUE(versions->empty());
+  attached = txn->ListIamAttachedPolicies("AROAR");
+  ASSERT_OK(attached);
+  EXPECT_TRUE(attached->empty());
+  auto tags = txn->GetIamTags("ANPAP");
+  ASSERT_OK(tags);
+  EXPECT_TRUE(tags->empty());
+  ASSERT_OK(txn->Commit());
+}
+
+TEST_F(SqliteStoreTest, IamInlinePoliciesAndTags) {
+  auto store = Open();
+  auto txn = Begin(*store, TxnMode::kWrite);
+  ASSERT_OK(txn->PutIamInlinePolicy({"AROAR", "zeta", "z"}));
+  ASSERT_OK(txn->PutIamInlinePolicy({"AROAR", "alpha", "a"}));
+  ASSERT_OK(txn->PutIamInlinePolicy({"AROAR", "alpha", "a2"}));  // replaces
+  ASSERT_OK(txn->PutIamInlinePolicy({"AIDAU", "alpha", "other"}));
+  auto list = txn->ListIamInlinePolicies("AROAR");
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "alpha");
+  EXPECT_EQ((*list)[0].document, "a2");
+  EXPECT_EQ((*list)[1].name, "zeta");
+  auto one = txn->GetIamInlinePolicy("AIDAU", "alpha");
+  ASSERT_OK(one);
+  ASSERT_TRUE(one->has_value());
+  EXPECT_EQ((*one)->document, "other");
+  ASSERT_OK(txn->DeleteIamInlinePolicy("AROAR", "zeta"));
+  EXPECT_CODE(txn->DeleteIamInlinePolicy("AROAR", "zeta"), Code::kNotFound);
+
+  // Tags keep their order; Put replaces the whole list.
+  ASSERT_OK(txn->PutIamTags("AROAR", {{"b", "2"}, {"a", "1"}, {"c", ""}}));
+  auto tags = txn->GetIamTags("AROAR");
+  ASSERT_OK(tags);
+  EXPECT_EQ(*tags, (TagList{{"b", "2"}, {"a", "1"}, {"c", ""}}));
+  ASSERT_OK(txn->PutIamTags("AROAR", {{"x", "9"}}));
+  tags = txn->GetIamTags("AROAR");
+  ASSERT_OK(tags);
+  EXPECT_EQ(*tags, (TagList{{"x", "9"}}));
+  EXPECT_CODE(txn->PutIamTags("AROAR", {{"k", "1"}, {"k", "2"}}), Code::kAlreadyExists);
+  ASSERT_OK(txn->Commit());
+}
+
+TEST_F(SqliteStoreTest, IamOidcProviders) {
+  auto store = Open();
+  auto txn = Begin(*store, TxnMode::kWrite);
+  IamOidcProviderRow p;
+  p.arn = "arn:aws:iam::000000000000:oidc-provider/kube.example/cluster";
+  p.url = "kube.example/cluster";
+  p.client_ids = {"sts.amazonaws.com", "arca"};
+  p.thumbprints = {std::string(40, 'a')};
+  p.jwks = R"({"keys":[]})";
+  p.jwks_file = "/etc/jwks.json";
+  p.created_ms = 77;
+  ASSERT_OK(txn->InsertIamOidcProvider(p));
+  EXPECT_CODE(txn->InsertIamOidcProvider(p), Code::kAlreadyExists);
+  auto got = txn->GetIamOidcProvider(p.arn);
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->url, p.url);
+  EXPECT_EQ((*got)->client_ids, p.client_ids);
+  EXPECT_EQ((*got)->thumbprints, p.thumbprints);
+  EXPECT_EQ((*got)->jwks, p.jwks);
+  EXPECT_EQ((*got)->jwks_file, p.jwks_file);
+  EXPECT_EQ((*got)->created_ms, 77);
+
+  p.client_ids.clear();
+  p.thumbprints.clear();
+  ASSERT_OK(txn->UpdateIamOidcProvider(p));
+  got = txn->GetIamOidcProvider(p.arn);
+  ASSERT_OK(got);
+  EXPECT_TRUE((*got)->client_ids.empty());
+  EXPECT_TRUE((*got)->thumbprints.empty());
+  IamOidcProviderRow ghost = p;
+  ghost.arn += "x";
+  EXPECT_CODE(txn->UpdateIamOidcProvider(ghost), Code::kNotFound);
+
+  auto list = txn->ListIamOidcProviders();
+  ASSERT_OK(list);
+  EXPECT_EQ(list->size(), 1u);
+  ASSERT_OK(txn->PutIamTags(p.arn, {{"k", "v"}}));
+  ASSERT_OK(txn->DeleteIamOidcProvider(p.arn));
+  EXPECT_CODE(txn->DeleteIamOidcProvider(p.arn), Code::kNotFound);
+  auto tags = txn->GetIamTags(p.arn);
+  ASSERT_OK(tags);
+  EXPECT_TRUE(tags->empty());
+  ASSERT_OK(txn->Commit());
+}
+
+TEST_F(SqliteStoreTest, IamWritesBumpTheChangeSequence) {
+  auto store = Open();
+  const std::uint64_t before = store->ChangeSequence();
+  auto txn = Begin(*store, TxnMode::kWrite);
+  ASSERT_OK(txn->InsertIamUser({"AIDAU", "u", "/", "arn:aws:iam::000000000000:user/u", 1}));
+  ASSERT_OK(txn->Commit());
+  EXPECT_EQ(store->ChangeSequence(), before + 1);
+  // Tagging with nothing changes nothing.
+  txn = Begin(*store, TxnMode::kWrite);
+  ASSERT_OK(txn->PutIamTags("AIDAU", {}));
+  ASSERT_OK(txn->Commit());
+  EXPECT_EQ(store->ChangeSequence(), before + 1);
+}
+
+// A file made by the first schema, with data in it, is migrated to the latest and keeps its data.
+TEST_F(SqliteStoreTest, MigratesAVersion1FileAndKeepsItsData) {
+  {
+    ASSERT_EQ(::close(::open(path_.c_str(), O_CREAT | O_WRONLY, 0600)), 0);
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const char* v1 = sqlite::MigrationSql(1);
+    ASSERT_NE(v1, nullptr);
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    const char* data = R"sql(
+      INSERT INTO secrets (id, region, name, arn, created_ms, meta)
+        VALUES ('s1', 'r', 'db/password', 'arn:aws:secretsmanager:r:000000000000:secret:db/password-abc', 1, '{}');
+      INSERT INTO versions (secret_id, version_id, created_ms, labels, is_binary, key_version, wrapped_key, ciphertext)
+        VALUES ('s1', 'v1', 1, '["AWSCURRENT"]', 0, 1, x'01', x'02');
+      INSERT INTO access_keys (access_key_id, principal, status, created_ms, key_version, wrapped_key, ciphertext)
+        VALUES ('AKIAROOT', 'root', 'Active', 1, 1, x'03', x'04');
+      INSERT INTO settings (key, value) VALUES ('k', CAST('v' AS BLOB));
+      UPDATE change_sequence SET seq = 5;
+      PRAGMA user_version = 1;
+    )sql";
+    ASSERT_EQ(sqlite3_exec(db, data, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->ChangeSequence(), 5u);
+  {
+    auto txn = Begin(*store, TxnMode::kRead);
+    auto secret = txn->GetSecretById("s1");
+    ASSERT_OK(secret);
+    ASSERT_TRUE(secret->has_value());
+    EXPECT_EQ((*secret)->name, "db/password");
+    auto version = txn->GetVersion("s1", "v1");
+    ASSERT_OK(version);
+    ASSERT_TRUE(version->has_value());
+    EXPECT_EQ((*version)->labels, std::vector<std::string>{"AWSCURRENT"});
+    EXPECT_EQ((*version)->sealed.ciphertext, "\x02");
+    auto key = txn->GetAccessKey("AKIAROOT");
+    ASSERT_OK(key);
+    ASSERT_TRUE(key->has_value());
+    EXPECT_EQ((*key)->principal, "root");
+    auto of_root = txn->ListAccessKeysOf("root");
+    ASSERT_OK(of_root);
+    EXPECT_EQ(of_root->size(), 1u);
+    auto setting = txn->GetSetting("k");
+    ASSERT_OK(setting);
+    EXPECT_EQ(setting->value_or(""), "v");
+    ASSERT_OK(txn->Commit());
+  }
+  // The new tables work.
+  auto txn = Begin(*store, TxnMode::kWrite);
+  ASSERT_OK(txn->InsertIamUser({"AIDAU", "u", "/", "arn:aws:iam::000000000000:user/u", 1}));
+  ASSERT_OK(txn->Commit());
+  store.reset();
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), sqlite::LatestSchemaVersion());
+  EXPECT_GE(sqlite::LatestSchemaVersion(), 2);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_F(SqliteStoreTest, Settings) {

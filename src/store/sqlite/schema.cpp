@@ -63,6 +63,83 @@ CREATE TABLE change_sequence (
 ) STRICT;
 INSERT INTO change_sequence (id, seq) VALUES (1, 0);
 )sql"},
+    // Issue 4: IAM users, roles, managed policies with versions, attachments, inline policies,
+    // tags and OpenID Connect providers. Entity names compare case-insensitively, as IAM's do.
+    {2, R"sql(
+CREATE INDEX access_keys_by_principal ON access_keys (principal, created_ms, access_key_id);
+
+CREATE TABLE iam_users (
+  user_id    TEXT NOT NULL PRIMARY KEY,
+  name       TEXT NOT NULL COLLATE NOCASE UNIQUE,
+  path       TEXT NOT NULL,
+  arn        TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE iam_roles (
+  role_id              TEXT NOT NULL PRIMARY KEY,
+  name                 TEXT NOT NULL COLLATE NOCASE UNIQUE,
+  path                 TEXT NOT NULL,
+  arn                  TEXT NOT NULL UNIQUE,
+  assume_role_policy   TEXT NOT NULL,
+  description          TEXT NOT NULL,
+  max_session_duration INTEGER NOT NULL,
+  created_ms           INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE iam_policies (
+  policy_id          TEXT NOT NULL PRIMARY KEY,
+  name               TEXT NOT NULL COLLATE NOCASE UNIQUE,
+  path               TEXT NOT NULL,
+  arn                TEXT NOT NULL UNIQUE,
+  description        TEXT NOT NULL,
+  default_version_id TEXT NOT NULL,
+  next_version       INTEGER NOT NULL,
+  created_ms         INTEGER NOT NULL,
+  updated_ms         INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE iam_policy_versions (
+  policy_id  TEXT NOT NULL REFERENCES iam_policies (policy_id) ON DELETE CASCADE,
+  version_id TEXT NOT NULL,
+  document   TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (policy_id, version_id)
+) STRICT;
+
+CREATE TABLE iam_attachments (
+  owner_id    TEXT NOT NULL,
+  policy_id   TEXT NOT NULL REFERENCES iam_policies (policy_id) ON DELETE CASCADE,
+  attached_ms INTEGER NOT NULL,
+  PRIMARY KEY (owner_id, policy_id)
+) STRICT;
+CREATE INDEX iam_attachments_by_policy ON iam_attachments (policy_id);
+
+CREATE TABLE iam_inline_policies (
+  owner_id TEXT NOT NULL,
+  name     TEXT NOT NULL,
+  document TEXT NOT NULL,
+  PRIMARY KEY (owner_id, name)
+) STRICT;
+
+CREATE TABLE iam_tags (
+  entity_id TEXT NOT NULL,
+  position  INTEGER NOT NULL,
+  key       TEXT NOT NULL,
+  value     TEXT NOT NULL,
+  PRIMARY KEY (entity_id, key)
+) STRICT;
+
+CREATE TABLE iam_oidc_providers (
+  arn         TEXT NOT NULL PRIMARY KEY,
+  url         TEXT NOT NULL,
+  client_ids  TEXT NOT NULL,
+  thumbprints TEXT NOT NULL,
+  jwks        TEXT NOT NULL,
+  jwks_file   TEXT NOT NULL,
+  created_ms  INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 Status MigrateInTransaction(Connection& conn) {
@@ -91,6 +168,13 @@ Status MigrateInTransaction(Connection& conn) {
 }
 
 }  // namespace
+
+const char* MigrationSql(std::int64_t version) {
+  for (const Migration& m : kMigrations) {
+    if (m.version == version) return m.sql;
+  }
+  return nullptr;
+}
 
 std::int64_t LatestSchemaVersion() { return std::prev(std::end(kMigrations))->version; }
 

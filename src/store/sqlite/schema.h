@@ -17,6 +17,9 @@ namespace arca::store::sqlite {
 // The newest schema version this binary knows.
 std::int64_t LatestSchemaVersion();
 
+// The SQL of one migration (tests build a file of an older version with it); nullptr if unknown.
+const char* MigrationSql(std::int64_t version);
+
 // Brings the file to LatestSchemaVersion(). kPreconditionNotMet when the file's schema is newer
 // than this binary supports; nothing is changed then.
 Status Migrate(Connection& conn);

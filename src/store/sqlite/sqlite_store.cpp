@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -102,11 +103,129 @@ const char* SqlFor(StmtId id) {
     case StmtId::kDeleteAccessKey:
       return "DELETE FROM access_keys WHERE access_key_id = ?1";
 
+    case StmtId::kListAccessKeysOf:
+      return "SELECT access_key_id, principal, status, created_ms, key_version, wrapped_key, "
+             "ciphertext FROM access_keys WHERE principal = ?1 ORDER BY created_ms, access_key_id";
+
     case StmtId::kGetSetting:
       return "SELECT value FROM settings WHERE key = ?1";
     case StmtId::kPutSetting:
       return "INSERT INTO settings (key, value) VALUES (?1, ?2) "
              "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+    case StmtId::kGetIamUser:
+      return "SELECT user_id, name, path, arn, created_ms FROM iam_users WHERE name = ?1";
+    case StmtId::kGetIamUserById:
+      return "SELECT user_id, name, path, arn, created_ms FROM iam_users WHERE user_id = ?1";
+    case StmtId::kListIamUsers:
+      return "SELECT user_id, name, path, arn, created_ms FROM iam_users ORDER BY name, user_id";
+    case StmtId::kInsertIamUser:
+      return "INSERT INTO iam_users (user_id, name, path, arn, created_ms) VALUES (?1, ?2, ?3, ?4, "
+             "?5)";
+    case StmtId::kDeleteIamUser:
+      return "DELETE FROM iam_users WHERE user_id = ?1";
+
+    case StmtId::kGetIamRole:
+      return "SELECT role_id, name, path, arn, assume_role_policy, description, "
+             "max_session_duration, "
+             "created_ms FROM iam_roles WHERE name = ?1";
+    case StmtId::kGetIamRoleByArn:
+      return "SELECT role_id, name, path, arn, assume_role_policy, description, "
+             "max_session_duration, "
+             "created_ms FROM iam_roles WHERE arn = ?1";
+    case StmtId::kListIamRoles:
+      return "SELECT role_id, name, path, arn, assume_role_policy, description, "
+             "max_session_duration, "
+             "created_ms FROM iam_roles ORDER BY name, role_id";
+    case StmtId::kInsertIamRole:
+      return "INSERT INTO iam_roles (role_id, name, path, arn, assume_role_policy, description, "
+             "max_session_duration, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    case StmtId::kUpdateIamRole:
+      return "UPDATE iam_roles SET name = ?2, path = ?3, arn = ?4, assume_role_policy = ?5, "
+             "description = ?6, max_session_duration = ?7, created_ms = ?8 WHERE role_id = ?1";
+    case StmtId::kDeleteIamRole:
+      return "DELETE FROM iam_roles WHERE role_id = ?1";
+
+    case StmtId::kGetIamPolicyByArn:
+      return "SELECT policy_id, name, path, arn, description, default_version_id, next_version, "
+             "created_ms, updated_ms FROM iam_policies WHERE arn = ?1";
+    case StmtId::kListIamPolicies:
+      return "SELECT policy_id, name, path, arn, description, default_version_id, next_version, "
+             "created_ms, updated_ms FROM iam_policies ORDER BY name, policy_id";
+    case StmtId::kInsertIamPolicy:
+      return "INSERT INTO iam_policies (policy_id, name, path, arn, description, "
+             "default_version_id, "
+             "next_version, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    case StmtId::kUpdateIamPolicy:
+      return "UPDATE iam_policies SET name = ?2, path = ?3, arn = ?4, description = ?5, "
+             "default_version_id = ?6, next_version = ?7, created_ms = ?8, updated_ms = ?9 "
+             "WHERE policy_id = ?1";
+    case StmtId::kDeleteIamPolicy:
+      return "DELETE FROM iam_policies WHERE policy_id = ?1";
+
+    case StmtId::kListIamPolicyVersions:
+      return "SELECT policy_id, version_id, document, created_ms FROM iam_policy_versions "
+             "WHERE policy_id = ?1 ORDER BY created_ms, version_id";
+    case StmtId::kGetIamPolicyVersion:
+      return "SELECT policy_id, version_id, document, created_ms FROM iam_policy_versions "
+             "WHERE policy_id = ?1 AND version_id = ?2";
+    case StmtId::kInsertIamPolicyVersion:
+      return "INSERT INTO iam_policy_versions (policy_id, version_id, document, created_ms) "
+             "VALUES (?1, ?2, ?3, ?4)";
+    case StmtId::kDeleteIamPolicyVersion:
+      return "DELETE FROM iam_policy_versions WHERE policy_id = ?1 AND version_id = ?2";
+
+    case StmtId::kListIamAttachedPolicies:
+      return "SELECT p.policy_id, p.name, p.path, p.arn, p.description, p.default_version_id, "
+             "p.next_version, p.created_ms, p.updated_ms FROM iam_attachments a "
+             "JOIN iam_policies p ON p.policy_id = a.policy_id WHERE a.owner_id = ?1 "
+             "ORDER BY a.attached_ms, a.rowid";
+    case StmtId::kCountIamPolicyAttachments:
+      return "SELECT count(*) FROM iam_attachments WHERE policy_id = ?1";
+    case StmtId::kAttachIamPolicy:
+      return "INSERT INTO iam_attachments (owner_id, policy_id, attached_ms) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT (owner_id, policy_id) DO NOTHING";
+    case StmtId::kDetachIamPolicy:
+      return "DELETE FROM iam_attachments WHERE owner_id = ?1 AND policy_id = ?2";
+    case StmtId::kDeleteIamAttachmentsOf:
+      return "DELETE FROM iam_attachments WHERE owner_id = ?1";
+
+    case StmtId::kListIamInlinePolicies:
+      return "SELECT owner_id, name, document FROM iam_inline_policies WHERE owner_id = ?1 "
+             "ORDER BY name";
+    case StmtId::kGetIamInlinePolicy:
+      return "SELECT owner_id, name, document FROM iam_inline_policies "
+             "WHERE owner_id = ?1 AND name = ?2";
+    case StmtId::kPutIamInlinePolicy:
+      return "INSERT INTO iam_inline_policies (owner_id, name, document) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT (owner_id, name) DO UPDATE SET document = excluded.document";
+    case StmtId::kDeleteIamInlinePolicy:
+      return "DELETE FROM iam_inline_policies WHERE owner_id = ?1 AND name = ?2";
+    case StmtId::kDeleteIamInlinePoliciesOf:
+      return "DELETE FROM iam_inline_policies WHERE owner_id = ?1";
+
+    case StmtId::kGetIamTags:
+      return "SELECT key, value FROM iam_tags WHERE entity_id = ?1 ORDER BY position";
+    case StmtId::kDeleteIamTags:
+      return "DELETE FROM iam_tags WHERE entity_id = ?1";
+    case StmtId::kInsertIamTag:
+      return "INSERT INTO iam_tags (entity_id, position, key, value) VALUES (?1, ?2, ?3, ?4)";
+
+    case StmtId::kGetIamOidcProvider:
+      return "SELECT arn, url, client_ids, thumbprints, jwks, jwks_file, created_ms "
+             "FROM iam_oidc_providers WHERE arn = ?1";
+    case StmtId::kListIamOidcProviders:
+      return "SELECT arn, url, client_ids, thumbprints, jwks, jwks_file, created_ms "
+             "FROM iam_oidc_providers ORDER BY arn";
+    case StmtId::kInsertIamOidcProvider:
+      return "INSERT INTO iam_oidc_providers (arn, url, client_ids, thumbprints, jwks, jwks_file, "
+             "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    case StmtId::kUpdateIamOidcProvider:
+      return "UPDATE iam_oidc_providers SET url = ?2, client_ids = ?3, thumbprints = ?4, jwks = "
+             "?5, "
+             "jwks_file = ?6, created_ms = ?7 WHERE arn = ?1";
+    case StmtId::kDeleteIamOidcProvider:
+      return "DELETE FROM iam_oidc_providers WHERE arn = ?1";
 
     case StmtId::kCount:
       break;
@@ -185,6 +304,7 @@ Status TightenSidecarFiles(const std::string& path) {
   return OkStatus();
 }
 
+// A list of strings as a JSON array (version labels, an OIDC provider's client ids).
 std::string EncodeLabels(const std::vector<std::string>& labels) {
   boost::json::array a;
   a.reserve(labels.size());
@@ -192,16 +312,17 @@ std::string EncodeLabels(const std::vector<std::string>& labels) {
   return boost::json::serialize(a);
 }
 
-Result<std::vector<std::string>> DecodeLabels(std::string_view text) {
+Result<std::vector<std::string>> DecodeLabels(std::string_view text,
+                                              std::string_view column = "versions.labels") {
   std::vector<std::string> labels;
   if (text == "[]") return labels;
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(text, ec);
-  if (ec || !v.is_array()) return Corrupt("versions.labels is not a JSON array");
+  if (ec || !v.is_array()) return Corrupt(std::string(column) + " is not a JSON array");
   const boost::json::array& a = v.get_array();
   labels.reserve(a.size());
   for (const boost::json::value& e : a) {
-    if (!e.is_string()) return Corrupt("versions.labels holds a non-string");
+    if (!e.is_string()) return Corrupt(std::string(column) + " holds a non-string");
     labels.emplace_back(e.get_string());
   }
   return labels;
@@ -259,6 +380,135 @@ AccessKeyRow ReadAccessKey(const Statement& st) {
   row.secret.wrapped_key = st.ColumnBlob(5);
   row.secret.ciphertext = st.ColumnBlob(6);
   return row;
+}
+
+// Column order: user_id, name, path, arn, created_ms.
+IamUserRow ReadIamUser(const Statement& st) {
+  IamUserRow row;
+  row.user_id = st.ColumnText(0);
+  row.name = st.ColumnText(1);
+  row.path = st.ColumnText(2);
+  row.arn = st.ColumnText(3);
+  row.created_ms = st.ColumnInt(4);
+  return row;
+}
+
+// Column order: role_id, name, path, arn, assume_role_policy, description, max_session_duration,
+// created_ms.
+IamRoleRow ReadIamRole(const Statement& st) {
+  IamRoleRow row;
+  row.role_id = st.ColumnText(0);
+  row.name = st.ColumnText(1);
+  row.path = st.ColumnText(2);
+  row.arn = st.ColumnText(3);
+  row.assume_role_policy = st.ColumnText(4);
+  row.description = st.ColumnText(5);
+  row.max_session_duration = st.ColumnInt(6);
+  row.created_ms = st.ColumnInt(7);
+  return row;
+}
+
+void BindIamRole(Statement& st, const IamRoleRow& row) {
+  st.BindText(1, row.role_id);
+  st.BindText(2, row.name);
+  st.BindText(3, row.path);
+  st.BindText(4, row.arn);
+  st.BindText(5, row.assume_role_policy);
+  st.BindText(6, row.description);
+  st.BindInt(7, row.max_session_duration);
+  st.BindInt(8, row.created_ms);
+}
+
+// Column order: policy_id, name, path, arn, description, default_version_id, next_version,
+// created_ms, updated_ms.
+IamPolicyRow ReadIamPolicy(const Statement& st) {
+  IamPolicyRow row;
+  row.policy_id = st.ColumnText(0);
+  row.name = st.ColumnText(1);
+  row.path = st.ColumnText(2);
+  row.arn = st.ColumnText(3);
+  row.description = st.ColumnText(4);
+  row.default_version_id = st.ColumnText(5);
+  row.next_version = st.ColumnInt(6);
+  row.created_ms = st.ColumnInt(7);
+  row.updated_ms = st.ColumnInt(8);
+  return row;
+}
+
+void BindIamPolicy(Statement& st, const IamPolicyRow& row) {
+  st.BindText(1, row.policy_id);
+  st.BindText(2, row.name);
+  st.BindText(3, row.path);
+  st.BindText(4, row.arn);
+  st.BindText(5, row.description);
+  st.BindText(6, row.default_version_id);
+  st.BindInt(7, row.next_version);
+  st.BindInt(8, row.created_ms);
+  st.BindInt(9, row.updated_ms);
+}
+
+// Column order: policy_id, version_id, document, created_ms.
+IamPolicyVersionRow ReadIamPolicyVersion(const Statement& st) {
+  IamPolicyVersionRow row;
+  row.policy_id = st.ColumnText(0);
+  row.version_id = st.ColumnText(1);
+  row.document = st.ColumnText(2);
+  row.created_ms = st.ColumnInt(3);
+  return row;
+}
+
+// Column order: owner_id, name, document.
+IamInlinePolicyRow ReadIamInlinePolicy(const Statement& st) {
+  IamInlinePolicyRow row;
+  row.owner_id = st.ColumnText(0);
+  row.name = st.ColumnText(1);
+  row.document = st.ColumnText(2);
+  return row;
+}
+
+// Column order: arn, url, client_ids, thumbprints, jwks, jwks_file, created_ms.
+Result<IamOidcProviderRow> ReadIamOidcProvider(const Statement& st) {
+  IamOidcProviderRow row;
+  row.arn = st.ColumnText(0);
+  row.url = st.ColumnText(1);
+  ARCA_ASSIGN_OR_RETURN(row.client_ids,
+                        DecodeLabels(st.ColumnText(2), "iam_oidc_providers.client_ids"));
+  ARCA_ASSIGN_OR_RETURN(row.thumbprints,
+                        DecodeLabels(st.ColumnText(3), "iam_oidc_providers.thumbprints"));
+  row.jwks = st.ColumnText(4);
+  row.jwks_file = st.ColumnText(5);
+  row.created_ms = st.ColumnInt(6);
+  return row;
+}
+
+// Every row of a statement, read with `read` (a function returning a row or a Result of one).
+template <typename Row, typename ReadFn>
+Result<std::vector<Row>> AllRows(Statement& st, ReadFn read) {
+  std::vector<Row> rows;
+  while (true) {
+    ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+    if (!has_row) break;
+    if constexpr (std::is_same_v<decltype(read(st)), Row>) {
+      rows.push_back(read(st));
+    } else {
+      ARCA_ASSIGN_OR_RETURN(Row row, read(st));
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+// The row of a statement that returns at most one.
+template <typename Row, typename ReadFn>
+Result<std::optional<Row>> OneRow(Statement& st, ReadFn read) {
+  ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+  if (!has_row) return std::optional<Row>();
+  if constexpr (std::is_same_v<decltype(read(st)), Row>) {
+    return std::optional<Row>(read(st));
+  } else {
+    ARCA_ASSIGN_OR_RETURN(Row row, read(st));
+    return std::optional<Row>(std::move(row));
+  }
 }
 
 // What the store and its transactions share: the connection pool, the in-process writer lock and
@@ -510,6 +760,305 @@ class SqliteTransaction final : public Transaction {
     return Write(st, "Access key not found");
   }
 
+  Result<std::vector<AccessKeyRow>> ListAccessKeysOf(const std::string& principal) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListAccessKeysOf, "list access keys of a principal");
+    st.BindText(1, principal);
+    return AllRows<AccessKeyRow>(st, ReadAccessKey);
+  }
+
+  // ---- IAM users ----
+
+  Result<std::optional<IamUserRow>> GetIamUser(const std::string& name) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetIamUser, "get iam user");
+    st.BindText(1, name);
+    return OneRow<IamUserRow>(st, ReadIamUser);
+  }
+
+  Result<std::optional<IamUserRow>> GetIamUserById(const std::string& user_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetIamUserById, "get iam user by id");
+    st.BindText(1, user_id);
+    return OneRow<IamUserRow>(st, ReadIamUser);
+  }
+
+  Result<std::vector<IamUserRow>> ListIamUsers() override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListIamUsers, "list iam users");
+    return AllRows<IamUserRow>(st, ReadIamUser);
+  }
+
+  Status InsertIamUser(const IamUserRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kInsertIamUser, "insert iam user");
+    st.BindText(1, row.user_id);
+    st.BindText(2, row.name);
+    st.BindText(3, row.path);
+    st.BindText(4, row.arn);
+    st.BindInt(5, row.created_ms);
+    return Write(st, nullptr);
+  }
+
+  Status DeleteIamUser(const std::string& user_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    ARCA_RETURN_IF_ERROR(DeleteOwned(user_id));
+    Statement st(*conn_, StmtId::kDeleteIamUser, "delete iam user");
+    st.BindText(1, user_id);
+    return Write(st, "IAM user not found");
+  }
+
+  // ---- IAM roles ----
+
+  Result<std::optional<IamRoleRow>> GetIamRole(const std::string& name) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetIamRole, "get iam role");
+    st.BindText(1, name);
+    return OneRow<IamRoleRow>(st, ReadIamRole);
+  }
+
+  Result<std::optional<IamRoleRow>> GetIamRoleByArn(const std::string& arn) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetIamRoleByArn, "get iam role by arn");
+    st.BindText(1, arn);
+    return OneRow<IamRoleRow>(st, ReadIamRole);
+  }
+
+  Result<std::vector<IamRoleRow>> ListIamRoles() override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListIamRoles, "list iam roles");
+    return AllRows<IamRoleRow>(st, ReadIamRole);
+  }
+
+  Status InsertIamRole(const IamRoleRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kInsertIamRole, "insert iam role");
+    BindIamRole(st, row);
+    return Write(st, nullptr);
+  }
+
+  Status UpdateIamRole(const IamRoleRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kUpdateIamRole, "update iam role");
+    BindIamRole(st, row);
+    return Write(st, "IAM role not found");
+  }
+
+  Status DeleteIamRole(const std::string& role_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    ARCA_RETURN_IF_ERROR(DeleteOwned(role_id));
+    Statement st(*conn_, StmtId::kDeleteIamRole, "delete iam role");
+    st.BindText(1, role_id);
+    return Write(st, "IAM role not found");
+  }
+
+  // ---- IAM managed policies ----
+
+  Result<std::optional<IamPolicyRow>> GetIamPolicyByArn(const std::string& arn) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetIamPolicyByArn, "get iam policy by arn");
+    st.BindText(1, arn);
+    return OneRow<IamPolicyRow>(st, ReadIamPolicy);
+  }
+
+  Result<std::vector<IamPolicyRow>> ListIamPolicies() override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListIamPolicies, "list iam policies");
+    return AllRows<IamPolicyRow>(st, ReadIamPolicy);
+  }
+
+  Status InsertIamPolicy(const IamPolicyRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kInsertIamPolicy, "insert iam policy");
+    BindIamPolicy(st, row);
+    return Write(st, nullptr);
+  }
+
+  Status UpdateIamPolicy(const IamPolicyRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kUpdateIamPolicy, "update iam policy");
+    BindIamPolicy(st, row);
+    return Write(st, "IAM policy not found");
+  }
+
+  Status DeleteIamPolicy(const std::string& policy_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    ARCA_RETURN_IF_ERROR(DeleteTags(policy_id));
+    Statement st(*conn_, StmtId::kDeleteIamPolicy, "delete iam policy");
+    st.BindText(1, policy_id);
+    return Write(st, "IAM policy not found");  // versions and attachments go by ON DELETE CASCADE
+  }
+
+  Result<std::vector<IamPolicyVersionRow>> ListIamPolicyVersions(
+      const std::string& policy_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListIamPolicyVersions, "list iam policy versions");
+    st.BindText(1, policy_id);
+    return AllRows<IamPolicyVersionRow>(st, ReadIamPolicyVersion);
+  }
+
+  Result<std::optional<IamPolicyVersionRow>> GetIamPolicyVersion(
+      const std::string& policy_id, const std::string& version_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetIamPolicyVersion, "get iam policy version");
+    st.BindText(1, policy_id);
+    st.BindText(2, version_id);
+    return OneRow<IamPolicyVersionRow>(st, ReadIamPolicyVersion);
+  }
+
+  Status InsertIamPolicyVersion(const IamPolicyVersionRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kInsertIamPolicyVersion, "insert iam policy version");
+    st.BindText(1, row.policy_id);
+    st.BindText(2, row.version_id);
+    st.BindText(3, row.document);
+    st.BindInt(4, row.created_ms);
+    return Write(st, nullptr);
+  }
+
+  Status DeleteIamPolicyVersion(const std::string& policy_id,
+                                const std::string& version_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kDeleteIamPolicyVersion, "delete iam policy version");
+    st.BindText(1, policy_id);
+    st.BindText(2, version_id);
+    return Write(st, "IAM policy version not found");
+  }
+
+  // ---- attachments ----
+
+  Result<std::vector<IamPolicyRow>> ListIamAttachedPolicies(const std::string& owner_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListIamAttachedPolicies, "list attached iam policies");
+    st.BindText(1, owner_id);
+    return AllRows<IamPolicyRow>(st, ReadIamPolicy);
+  }
+
+  Result<std::int64_t> CountIamPolicyAttachments(const std::string& policy_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kCountIamPolicyAttachments, "count iam policy attachments");
+    st.BindText(1, policy_id);
+    ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+    if (!has_row) return Corrupt("count(*) returned no row");
+    return st.ColumnInt(0);
+  }
+
+  Status AttachIamPolicy(const std::string& owner_id, const std::string& policy_id,
+                         std::int64_t attached_ms) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kAttachIamPolicy, "attach iam policy");
+    st.BindText(1, owner_id);
+    st.BindText(2, policy_id);
+    st.BindInt(3, attached_ms);
+    return Write(st, nullptr);  // a missing policy fails the foreign key: kNotFound
+  }
+
+  Status DetachIamPolicy(const std::string& owner_id, const std::string& policy_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kDetachIamPolicy, "detach iam policy");
+    st.BindText(1, owner_id);
+    st.BindText(2, policy_id);
+    return Write(st, "IAM policy attachment not found");
+  }
+
+  // ---- inline policies ----
+
+  Result<std::vector<IamInlinePolicyRow>> ListIamInlinePolicies(
+      const std::string& owner_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListIamInlinePolicies, "list iam inline policies");
+    st.BindText(1, owner_id);
+    return AllRows<IamInlinePolicyRow>(st, ReadIamInlinePolicy);
+  }
+
+  Result<std::optional<IamInlinePolicyRow>> GetIamInlinePolicy(const std::string& owner_id,
+                                                               const std::string& name) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetIamInlinePolicy, "get iam inline policy");
+    st.BindText(1, owner_id);
+    st.BindText(2, name);
+    return OneRow<IamInlinePolicyRow>(st, ReadIamInlinePolicy);
+  }
+
+  Status PutIamInlinePolicy(const IamInlinePolicyRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kPutIamInlinePolicy, "put iam inline policy");
+    st.BindText(1, row.owner_id);
+    st.BindText(2, row.name);
+    st.BindText(3, row.document);
+    return Write(st, nullptr);
+  }
+
+  Status DeleteIamInlinePolicy(const std::string& owner_id, const std::string& name) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kDeleteIamInlinePolicy, "delete iam inline policy");
+    st.BindText(1, owner_id);
+    st.BindText(2, name);
+    return Write(st, "IAM inline policy not found");
+  }
+
+  // ---- tags ----
+
+  Result<TagList> GetIamTags(const std::string& entity_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetIamTags, "get iam tags");
+    st.BindText(1, entity_id);
+    TagList tags;
+    while (true) {
+      ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+      if (!has_row) break;
+      tags.emplace_back(st.ColumnText(0), st.ColumnText(1));
+    }
+    return tags;
+  }
+
+  Status PutIamTags(const std::string& entity_id, const TagList& tags) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    ARCA_RETURN_IF_ERROR(DeleteTags(entity_id));
+    for (std::size_t i = 0; i < tags.size(); ++i) {
+      Statement st(*conn_, StmtId::kInsertIamTag, "insert iam tag");
+      st.BindText(1, entity_id);
+      st.BindInt(2, static_cast<std::int64_t>(i));
+      st.BindText(3, tags[i].first);
+      st.BindText(4, tags[i].second);
+      ARCA_RETURN_IF_ERROR(Write(st, nullptr));
+    }
+    return OkStatus();
+  }
+
+  // ---- OpenID Connect providers ----
+
+  Result<std::optional<IamOidcProviderRow>> GetIamOidcProvider(const std::string& arn) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetIamOidcProvider, "get iam oidc provider");
+    st.BindText(1, arn);
+    return OneRow<IamOidcProviderRow>(st, ReadIamOidcProvider);
+  }
+
+  Result<std::vector<IamOidcProviderRow>> ListIamOidcProviders() override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListIamOidcProviders, "list iam oidc providers");
+    return AllRows<IamOidcProviderRow>(st, ReadIamOidcProvider);
+  }
+
+  Status InsertIamOidcProvider(const IamOidcProviderRow& row) override {
+    return WriteOidcProvider(StmtId::kInsertIamOidcProvider, row, "insert iam oidc provider",
+                             nullptr);
+  }
+
+  Status UpdateIamOidcProvider(const IamOidcProviderRow& row) override {
+    return WriteOidcProvider(StmtId::kUpdateIamOidcProvider, row, "update iam oidc provider",
+                             "IAM OIDC provider not found");
+  }
+
+  Status DeleteIamOidcProvider(const std::string& arn) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    ARCA_RETURN_IF_ERROR(DeleteTags(arn));
+    Statement st(*conn_, StmtId::kDeleteIamOidcProvider, "delete iam oidc provider");
+    st.BindText(1, arn);
+    return Write(st, "IAM OIDC provider not found");
+  }
+
   Result<std::optional<std::string>> GetSetting(const std::string& key) override {
     ARCA_RETURN_IF_ERROR(Usable(false));
     Statement st(*conn_, StmtId::kGetSetting, "get setting");
@@ -576,6 +1125,41 @@ class SqliteTransaction final : public Transaction {
       return Error(Code::kNotFound, missing);
     }
     return OkStatus();
+  }
+
+  Status DeleteTags(const std::string& entity_id) {
+    Statement st(*conn_, StmtId::kDeleteIamTags, "delete iam tags");
+    st.BindText(1, entity_id);
+    return Write(st, nullptr);
+  }
+
+  // What belongs to a user or role besides its row: tags, inline policies, attachments.
+  Status DeleteOwned(const std::string& owner_id) {
+    ARCA_RETURN_IF_ERROR(DeleteTags(owner_id));
+    {
+      Statement st(*conn_, StmtId::kDeleteIamInlinePoliciesOf, "delete iam inline policies");
+      st.BindText(1, owner_id);
+      ARCA_RETURN_IF_ERROR(Write(st, nullptr));
+    }
+    Statement st(*conn_, StmtId::kDeleteIamAttachmentsOf, "delete iam attachments");
+    st.BindText(1, owner_id);
+    return Write(st, nullptr);
+  }
+
+  Status WriteOidcProvider(StmtId id, const IamOidcProviderRow& row, std::string_view op,
+                           const char* missing) {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    const std::string client_ids = EncodeLabels(row.client_ids);
+    const std::string thumbprints = EncodeLabels(row.thumbprints);
+    Statement st(*conn_, id, op);
+    st.BindText(1, row.arn);
+    st.BindText(2, row.url);
+    st.BindText(3, client_ids);
+    st.BindText(4, thumbprints);
+    st.BindText(5, row.jwks);
+    st.BindText(6, row.jwks_file);
+    st.BindInt(7, row.created_ms);
+    return Write(st, missing);
   }
 
   static Result<std::optional<SecretRow>> OneSecret(Statement& st) {
