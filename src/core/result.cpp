@@ -23,7 +23,11 @@ std::string_view CodeName(Code code) {
     case Code::kIncompleteSignature: return "IncompleteSignature";
     case Code::kInvalidSignature: return "InvalidSignature";
     case Code::kUnrecognizedClient: return "UnrecognizedClient";
+    case Code::kExpiredToken: return "ExpiredToken";
     case Code::kAccessDenied: return "AccessDenied";
+    case Code::kInvalidIdentityToken: return "InvalidIdentityToken";
+    case Code::kExpiredIdentityToken: return "ExpiredIdentityToken";
+    case Code::kIdpRejectedClaim: return "IdpRejectedClaim";
     case Code::kDecryptionFailure: return "DecryptionFailure";
     case Code::kEncryptionFailure: return "EncryptionFailure";
     case Code::kUnavailable: return "Unavailable";

@@ -33,7 +33,12 @@ enum class Code {
   kIncompleteSignature,    // the Authorization header is missing parts
   kInvalidSignature,       // signature mismatch or outside the allowed clock skew
   kUnrecognizedClient,     // unknown or inactive access key
+  kExpiredToken,           // temporary credentials (an STS session) past their expiration
   kAccessDenied,
+  // Web-identity federation (STS AssumeRoleWithWebIdentity).
+  kInvalidIdentityToken,   // the token is malformed, badly signed, or for another issuer/audience
+  kExpiredIdentityToken,   // the token's exp has passed
+  kIdpRejectedClaim,       // a claim is unacceptable (nbf/iat in the future, sub missing)
   // Server-side.
   kDecryptionFailure,
   kEncryptionFailure,

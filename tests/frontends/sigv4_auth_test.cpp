@@ -356,5 +356,147 @@ TEST_F(SigV4Test, RotatedSecretIsNotServedFromTheSigningKeyCache) {
   EXPECT_TRUE(verifier.Verify(Signed("ListSecrets", "{}", SignOptions{.secret = &other}), "secretsmanager").ok());
 }
 
+// ---- temporary credentials (STS sessions) ----
+
+class SigV4SessionTest : public SigV4Test {
+ protected:
+  void SetUp() override {
+    SigV4Test::SetUp();
+    sessions_ = std::make_unique<iam::SessionTokens>(*keyring_, clock_);
+    session_verifier_ = std::make_unique<SigV4Verifier>(*access_keys_, clock_, sessions_.get());
+    const std::int64_t now = ToUnixMillis(clock_.Now());
+    iam::Caller c;
+    c.type = iam::PrincipalType::kAssumedRole;
+    c.account = "000000000000";
+    c.arn = "arn:aws:sts::000000000000:assumed-role/app/s1";
+    c.user_id = "AROAEXAMPLEEXAMPLE01:s1";
+    c.principal = "app";
+    c.role_arn = "arn:aws:iam::000000000000:role/app";
+    c.role_id = "AROAEXAMPLEEXAMPLE01";
+    c.session_name = "s1";
+    c.session_issued_ms = now;
+    c.session_expires_ms = now + 3600 * 1000;
+    auto creds = sessions_->Issue(c);
+    ASSERT_TRUE(creds.ok()) << creds.error().ToLogString();
+    creds_ = std::move(creds).value();
+  }
+  void TearDown() override {
+    session_verifier_.reset();
+    SigV4Test::TearDown();
+  }
+
+  // Signed with the session's key; the token header added before signing (signed, as boto3 does) or
+  // after (unsigned).
+  http::Request SessionSigned(bool token_signed = true, std::string token = {}) {
+    if (token.empty()) token = creds_.session_token;
+    http::Request r = MakeRequest("ListSecrets", "{}");
+    if (token_signed) r.headers.emplace_back("X-Amz-Security-Token", token);
+    Sign(r, SignOptions{.access_key_id = creds_.access_key_id, .secret = &creds_.secret_access_key});
+    if (!token_signed) r.headers.emplace_back("X-Amz-Security-Token", token);
+    return r;
+  }
+
+  std::string SessionFails(const http::Request& r, Code code) {
+    auto result = session_verifier_->Verify(r, "secretsmanager");
+    EXPECT_FALSE(result.ok());
+    if (result.ok()) return {};
+    EXPECT_EQ(result.error().code(), code) << result.error().ToLogString();
+    return result.error().message();
+  }
+
+  std::unique_ptr<iam::SessionTokens> sessions_;
+  std::unique_ptr<SigV4Verifier> session_verifier_;
+  iam::TemporaryCredentials creds_;
+};
+
+TEST_F(SigV4SessionTest, AcceptsSessionCredentialsWithTheTokenSignedOrNot) {
+  for (bool token_signed : {true, false}) {
+    std::string akid;
+    auto result = session_verifier_->Verify(SessionSigned(token_signed), "secretsmanager", &akid);
+    ASSERT_TRUE(result.ok()) << result.error().ToLogString();
+    EXPECT_EQ(result->caller.type, iam::PrincipalType::kAssumedRole);
+    EXPECT_EQ(result->caller.arn, "arn:aws:sts::000000000000:assumed-role/app/s1");
+    EXPECT_EQ(result->caller.access_key_id, creds_.access_key_id);
+    EXPECT_EQ(result->caller.role_arn, "arn:aws:iam::000000000000:role/app");
+    EXPECT_EQ(akid, creds_.access_key_id);
+  }
+}
+
+TEST_F(SigV4SessionTest, PresignedWithTheTokenInTheQuery) {
+  http::Request r;
+  r.method = "GET";
+  r.headers = {{"Host", "localhost:8200"}};
+  std::string date = AmzDate();
+  std::string scope = crypto::sigv4::CredentialScope(date.substr(0, 8), "us-east-1", "secretsmanager");
+  // Canonical order: parameters sorted by name (X-Amz-Security-Token sorts after X-Amz-Date).
+  std::string query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + creds_.access_key_id + "%2F" +
+                      crypto::sigv4::UriEncode(scope, true) + "&X-Amz-Date=" + date + "&X-Amz-Expires=300" +
+                      "&X-Amz-Security-Token=" + crypto::sigv4::UriEncode(creds_.session_token, true) +
+                      "&X-Amz-SignedHeaders=host";
+  crypto::sigv4::CanonicalInput in;
+  in.method = "GET";
+  in.path = "/";
+  in.query = query;
+  in.headers = {{"Host", "localhost:8200"}};
+  in.signed_headers = {"host"};
+  in.payload_hash = "UNSIGNED-PAYLOAD";
+  SecretBytes key = crypto::sigv4::DeriveSigningKey(creds_.secret_access_key, date.substr(0, 8), "us-east-1",
+                                                    "secretsmanager");
+  std::string sig = crypto::sigv4::Signature(
+      key, crypto::sigv4::StringToSign(date, scope, crypto::sigv4::CanonicalRequest(in)));
+  r.target = "/?" + query + "&X-Amz-Signature=" + sig;
+  auto result = session_verifier_->Verify(r, "secretsmanager");
+  ASSERT_TRUE(result.ok()) << result.error().ToLogString();
+  EXPECT_EQ(result->caller.arn, "arn:aws:sts::000000000000:assumed-role/app/s1");
+}
+
+TEST_F(SigV4SessionTest, AsiaKeyWithoutTokenIsRefused) {
+  http::Request r = MakeRequest("ListSecrets", "{}");
+  Sign(r, SignOptions{.access_key_id = creds_.access_key_id, .secret = &creds_.secret_access_key});
+  EXPECT_EQ(SessionFails(r, Code::kUnrecognizedClient), "The security token included in the request is invalid.");
+}
+
+TEST_F(SigV4SessionTest, LongTermKeyWithATokenIsRefused) {
+  http::Request r = MakeRequest("ListSecrets", "{}");
+  r.headers.emplace_back("X-Amz-Security-Token", creds_.session_token);
+  Sign(r);  // the root key
+  EXPECT_EQ(SessionFails(r, Code::kUnrecognizedClient), "The security token included in the request is invalid.");
+}
+
+TEST_F(SigV4SessionTest, TokenOfAnotherSessionIsRefused) {
+  const std::int64_t now = ToUnixMillis(clock_.Now());
+  iam::Caller c;
+  c.arn = "arn:aws:sts::000000000000:assumed-role/other/s2";
+  c.session_issued_ms = now;
+  c.session_expires_ms = now + 3600 * 1000;
+  auto other = sessions_->Issue(c);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(SessionFails(SessionSigned(true, other->session_token), Code::kUnrecognizedClient),
+            "The security token included in the request is invalid.");
+  std::string tampered = creds_.session_token;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  SessionFails(SessionSigned(true, tampered), Code::kUnrecognizedClient);
+}
+
+TEST_F(SigV4SessionTest, ExpiredSessionIsRefused) {
+  ASSERT_TRUE(session_verifier_->Verify(SessionSigned(), "secretsmanager").ok());
+  clock_.Advance(3600s);
+  EXPECT_EQ(SessionFails(SessionSigned(), Code::kExpiredToken), "The security token included in the request is expired");
+}
+
+TEST_F(SigV4SessionTest, WrongSecretStillFailsTheSignature) {
+  SecretBytes wrong = creds_.secret_access_key.Clone();
+  wrong.data()[0] = wrong.data()[0] == 'A' ? 'B' : 'A';
+  http::Request r = MakeRequest("ListSecrets", "{}");
+  r.headers.emplace_back("X-Amz-Security-Token", creds_.session_token);
+  Sign(r, SignOptions{.access_key_id = creds_.access_key_id, .secret = &wrong});
+  EXPECT_EQ(SessionFails(r, Code::kInvalidSignature), kMismatch);
+}
+
+TEST_F(SigV4SessionTest, VerifierWithoutSessionsRefusesTokens) {
+  // The plain verifier (no session resolver) never accepts temporary credentials.
+  EXPECT_EQ(Fails(SessionSigned(), Code::kUnrecognizedClient), "The security token included in the request is invalid.");
+}
+
 }  // namespace
 }  // namespace arca::frontends::aws

@@ -31,7 +31,11 @@ ErrorShape ShapeOf(Code code) {
     case Code::kIncompleteSignature: return {"IncompleteSignatureException", 400};
     case Code::kInvalidSignature: return {"InvalidSignatureException", 400};
     case Code::kUnrecognizedClient: return {"UnrecognizedClientException", 400};
+    case Code::kExpiredToken: return {"ExpiredTokenException", 400};
     case Code::kAccessDenied: return {"AccessDeniedException", 400};
+    case Code::kInvalidIdentityToken: return {"InvalidIdentityTokenException", 400};
+    case Code::kExpiredIdentityToken: return {"ExpiredTokenException", 400};
+    case Code::kIdpRejectedClaim: return {"IDPRejectedClaimException", 403};
     case Code::kDecryptionFailure: return {"DecryptionFailure", 400};
     case Code::kEncryptionFailure: return {"EncryptionFailure", 400};
     case Code::kUnavailable: return {"ServiceUnavailable", 503};

@@ -65,6 +65,7 @@ struct Parsed {
   TimePoint time;
   std::optional<std::int64_t> expires_seconds;  // presigned only
   std::string canonical_query;  // the query as signed (without X-Amz-Signature)
+  std::optional<std::string> security_token;  // X-Amz-Security-Token (header or query parameter)
 };
 
 bool HasSigned(const std::vector<std::string>& signed_headers, std::string_view name) {
@@ -191,6 +192,7 @@ Result<bool> ParseQueryAuth(const http::Request& req, Parsed* p, std::string* ac
     else if (key == "X-Amz-Date") date = value;
     else if (key == "X-Amz-SignedHeaders") signed_headers = value;
     else if (key == "X-Amz-Expires") expires = value;
+    else if (key == "X-Amz-Security-Token") p->security_token = value;
     if (!canonical.empty()) canonical += '&';
     canonical.append(param.key.data(), param.key.size());
     if (param.has_value) {
@@ -287,8 +289,8 @@ Status CheckTime(const Parsed& p, TimePoint now) {
 
 }  // namespace
 
-SigV4Verifier::SigV4Verifier(iam::AccessKeys& access_keys, const Clock& clock)
-    : access_keys_(access_keys), clock_(clock) {}
+SigV4Verifier::SigV4Verifier(iam::AccessKeys& access_keys, const Clock& clock, iam::SessionTokens* sessions)
+    : access_keys_(access_keys), clock_(clock), sessions_(sessions) {}
 
 std::shared_ptr<const SecretBytes> SigV4Verifier::SigningKey(
     const std::string& access_key_id, const std::shared_ptr<const SecretBytes>& secret,
@@ -316,6 +318,20 @@ std::shared_ptr<const SecretBytes> SigV4Verifier::SigningKey(
   return key;
 }
 
+Result<std::pair<iam::Caller, std::shared_ptr<const SecretBytes>>> SigV4Verifier::LookupKey(
+    const std::string& access_key_id, const std::optional<std::string>& security_token) {
+  // Temporary credentials: an ASIA key id or a session token means an STS session, never the key
+  // store (a long-term key sent with a token is refused, as AWS does).
+  const bool temporary = access_key_id.rfind("ASIA", 0) == 0 || security_token.has_value();
+  if (!temporary) return access_keys_.Lookup(access_key_id);
+  if (!security_token.has_value() || sessions_ == nullptr) {
+    return Error(Code::kUnrecognizedClient, "The security token included in the request is invalid.",
+                 security_token.has_value() ? "temporary credentials are not enabled"
+                                            : "temporary credentials without a session token");
+  }
+  return sessions_->Resolve(access_key_id, *security_token);
+}
+
 Result<Authenticated> SigV4Verifier::Verify(const http::Request& request, std::string_view service,
                                             std::string* access_key_id) {
   Parsed p;
@@ -330,7 +346,12 @@ Result<Authenticated> SigV4Verifier::Verify(const http::Request& request, std::s
   ARCA_RETURN_IF_ERROR(CheckScope(p, service));
   ARCA_RETURN_IF_ERROR(CheckTime(p, clock_.Now()));
 
-  ARCA_ASSIGN_OR_RETURN(auto found, access_keys_.Lookup(p.access_key_id));
+  if (!p.presigned) {
+    if (std::optional<std::string_view> token = request.Header("x-amz-security-token"); token.has_value()) {
+      p.security_token = std::string(TrimSpace(*token));
+    }
+  }
+  ARCA_ASSIGN_OR_RETURN(auto found, LookupKey(p.access_key_id, p.security_token));
   auto& [caller, secret] = found;
 
   // The payload hash the client signed: the body's, which x-amz-content-sha256 must agree with when

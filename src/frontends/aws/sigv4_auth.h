@@ -5,14 +5,20 @@
 // client; this file adds what only a server does: parsing with AWS's error messages, the clock-skew
 // window, the key lookup and a cache of derived signing keys.
 //
+// Temporary credentials (an "ASIA..." key id with its session token in the X-Amz-Security-Token
+// header, or query parameter on a presigned request) are resolved by iam::SessionTokens instead of
+// the key store; the token need not be among the signed headers (AWS lets services choose), since
+// the signature itself proves possession of the session's secret.
+//
 // Failures carry AWS's codes and messages: kMissingAuthentication, kIncompleteSignature,
-// kInvalidSignature, kUnrecognizedClient (and kInternal when the key store fails).
+// kInvalidSignature, kUnrecognizedClient, kExpiredToken (and kInternal when the key store fails).
 //
 // Thread-safety: Verify() may be called concurrently.
 
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,6 +28,7 @@
 #include "core/secret_bytes.h"
 #include "http/message.h"
 #include "iam/access_keys.h"
+#include "iam/sessions.h"
 
 namespace arca::frontends::aws {
 
@@ -38,7 +45,8 @@ class SigV4Verifier {
   // The longest X-Amz-Expires a presigned request may ask for (7 days, as AWS).
   static constexpr std::int64_t kMaxExpiresSeconds = 604800;
 
-  SigV4Verifier(iam::AccessKeys& access_keys, const Clock& clock);
+  // `sessions` resolves temporary credentials; without it every session token is refused.
+  SigV4Verifier(iam::AccessKeys& access_keys, const Clock& clock, iam::SessionTokens* sessions = nullptr);
 
   // Verifies `request` for the front-end whose signing name is `service` ("secretsmanager").
   // `access_key_id`, when given, receives the key id the request names as soon as it is parsed (for
@@ -51,6 +59,9 @@ class SigV4Verifier {
     std::shared_ptr<const SecretBytes> secret;       // the secret the key was derived from
     std::shared_ptr<const SecretBytes> signing_key;
   };
+  // The caller and secret of a long-term key (the key store) or of temporary credentials.
+  Result<std::pair<iam::Caller, std::shared_ptr<const SecretBytes>>> LookupKey(
+      const std::string& access_key_id, const std::optional<std::string>& security_token);
   // The signing key for (key id, date, region, service), derived once per secret.
   std::shared_ptr<const SecretBytes> SigningKey(const std::string& access_key_id,
                                                 const std::shared_ptr<const SecretBytes>& secret,
@@ -59,6 +70,7 @@ class SigV4Verifier {
 
   iam::AccessKeys& access_keys_;
   const Clock& clock_;
+  iam::SessionTokens* sessions_;
   std::mutex mu_;
   std::unordered_map<std::string, CachedKey> signing_keys_;  // GUARDED_BY(mu_)
 };
