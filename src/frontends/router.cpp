@@ -5,15 +5,21 @@
 #include <string_view>
 
 #include "core/log.h"
+#include "core/strings.h"
+#include "frontends/aws/cloudtrail.h"
+#include "frontends/aws/iam.h"
 #include "frontends/aws/json_protocol.h"
+#include "frontends/aws/query_protocol.h"
 #include "frontends/aws/secretsmanager.h"
 #include "frontends/aws/sigv4_auth.h"
+#include "frontends/aws/sts.h"
 
 namespace arca::frontends {
 
 namespace {
 
 constexpr std::string_view kSecretsManagerPrefix = "secretsmanager.";
+constexpr std::string_view kCloudTrailPrefix = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
 // The namespace AWS JSON errors name when no service could be picked.
 constexpr std::string_view kDefaultCoralNamespace = "com.amazonaws.secretsmanager";
 
@@ -23,19 +29,57 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
 }
 
+// A form-encoded query-protocol request: POST with a form body, or GET with Action in the query.
+bool IsQueryProtocol(const http::Request& request) {
+  if (request.Header("x-amz-target").has_value()) return false;
+  if (request.method == "POST") {
+    std::string content_type = AsciiLower(request.Header("content-type").value_or(""));
+    return StartsWith(content_type, aws::kFormContentType);
+  }
+  if (request.method == "GET") {
+    std::string_view q = request.Query();
+    return StartsWith(q, "Action=") || q.find("&Action=") != std::string_view::npos;
+  }
+  return false;
+}
+
+// The service of the SigV4 credential scope (".../REGION/SERVICE/aws4_request"), empty if unsigned.
+std::string_view ScopeService(const http::Request& request, const aws::QueryParams& params) {
+  std::string_view credential;
+  std::string_view auth = request.Header("authorization").value_or("");
+  if (auto at = auth.find("Credential="); at != std::string_view::npos) {
+    credential = auth.substr(at + 11);
+    credential = credential.substr(0, credential.find_first_of(", "));
+  } else if (auto c = params.Find("X-Amz-Credential"); c.has_value()) {
+    credential = *c;
+  }
+  auto end = credential.rfind("/aws4_request");
+  if (end == std::string_view::npos) return {};
+  credential = credential.substr(0, end);
+  auto slash = credential.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : credential.substr(slash + 1);
+}
+
 }  // namespace
 
 // Thread-safety: immutable after construction except the verifier's internal caches (synchronised).
 class Router::Impl {
  public:
   explicit Impl(Services services)
-      : clock_(services.clock != nullptr ? *services.clock : SystemClock::Instance()) {
+      : clock_(services.clock != nullptr ? *services.clock : SystemClock::Instance()),
+        hooks_(std::move(services.hooks)) {
     if (services.access_keys != nullptr) {
-      verifier_ = std::make_unique<aws::SigV4Verifier>(*services.access_keys, clock_);
-      json_ = std::make_unique<aws::JsonProtocol>(*verifier_);
+      verifier_ = std::make_unique<aws::SigV4Verifier>(*services.access_keys, clock_, services.sessions);
+      json_ = std::make_unique<aws::JsonProtocol>(*verifier_, hooks_);
+      query_ = std::make_unique<aws::QueryProtocol>(*verifier_, hooks_);
       if (services.secrets != nullptr) {
         secretsmanager_ = std::make_unique<aws::SecretsManagerFrontend>(*services.secrets);
       }
+      if (services.audit_query != nullptr) {
+        cloudtrail_ = std::make_unique<aws::CloudTrailFrontend>(*services.audit_query);
+      }
+      if (services.directory != nullptr) iam_ = std::make_unique<aws::IamFrontend>(*services.directory);
+      if (services.sts != nullptr) sts_ = std::make_unique<aws::StsFrontend>(*services.sts);
     }
   }
 
@@ -48,6 +92,10 @@ class Router::Impl {
       return aws::ErrorResponse(Error(Code::kUnavailable, "The service is not available."), request_id,
                                 kDefaultCoralNamespace);
     }
+    if (StartsWith(target, kCloudTrailPrefix) && cloudtrail_ != nullptr) {
+      return json_->Handle(request, *cloudtrail_);
+    }
+    if (query_ != nullptr && IsQueryProtocol(request)) return HandleQuery(request);
     auto start = std::chrono::steady_clock::now();
     std::string request_id = aws::NewRequestId();
     target = target.substr(0, kMaxEchoedTarget);  // it is echoed and logged: keep it short
@@ -79,10 +127,39 @@ class Router::Impl {
   }
 
  private:
+  http::Response HandleQuery(const http::Request& request) {
+    auto params = aws::QueryParams::Parse(request.method == "POST" ? std::string_view(request.body)
+                                                                    : request.Query());
+    aws::QueryService* service = nullptr;
+    std::string_view scope = params.ok() ? ScopeService(request, *params) : std::string_view();
+    if (scope == "sts") {
+      service = sts_.get();
+    } else if (scope == "iam") {
+      service = iam_.get();
+    } else if (params.ok() && sts_ != nullptr && sts_->HasOperation(params->Find("Action").value_or(""))) {
+      service = sts_.get();  // unsigned STS (AssumeRoleWithWebIdentity) or an unknown scope
+    } else {
+      service = iam_ != nullptr ? static_cast<aws::QueryService*>(iam_.get()) : sts_.get();
+    }
+    if (service == nullptr || !params.ok()) {
+      std::string request_id = aws::NewRequestId();
+      Error err = params.ok() ? Error(Code::kUnavailable, "The service is not available.") : params.error();
+      http::Response r = aws::ErrorResponse(err, request_id, kDefaultCoralNamespace);
+      aws::LogRequest("", r.status, aws::ShapeOf(err.code()).type, 0.0, request_id, "", "");
+      return r;
+    }
+    return query_->Handle(request, *params, *service);
+  }
+
   const Clock& clock_;
+  const aws::RequestHooks hooks_;
   std::unique_ptr<aws::SigV4Verifier> verifier_;
   std::unique_ptr<aws::JsonProtocol> json_;
+  std::unique_ptr<aws::QueryProtocol> query_;
   std::unique_ptr<aws::SecretsManagerFrontend> secretsmanager_;
+  std::unique_ptr<aws::CloudTrailFrontend> cloudtrail_;
+  std::unique_ptr<aws::IamFrontend> iam_;
+  std::unique_ptr<aws::StsFrontend> sts_;
 };
 
 Router::Router(Services services) : impl_(std::make_unique<Impl>(services)) {}

@@ -1,16 +1,24 @@
 #pragma once
 // Router: picks the protocol front-end for a request and returns its response. Every front-end
 // authenticates (SigV4 for AWS), decodes, calls a domain service and encodes, in its own error shape.
-// Today: AWS JSON 1.1 with X-Amz-Target "secretsmanager.<Operation>".
+//   - AWS JSON 1.1, by X-Amz-Target: "secretsmanager.<Operation>" (Secrets Manager) and
+//     "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Operation>" (CloudTrail);
+//   - the AWS query protocol (form-encoded Action=...): IAM or STS, told apart by the SigV4
+//     credential scope's service, or for unsigned requests by the action (AssumeRoleWithWebIdentity).
 //
 // Thread-safety: Handle() may be called concurrently.
 
 #include <memory>
 #include <string>
 
+#include "audit/query.h"
 #include "core/clock.h"
+#include "frontends/aws/request_path.h"
 #include "http/message.h"
 #include "iam/access_keys.h"
+#include "iam/directory.h"
+#include "iam/sessions.h"
+#include "iam/sts.h"
 #include "secrets/service.h"
 
 namespace arca::frontends {
@@ -19,6 +27,12 @@ struct Services {
   secrets::SecretsService* secrets = nullptr;
   iam::AccessKeys* access_keys = nullptr;
   const Clock* clock = nullptr;
+  iam::SessionTokens* sessions = nullptr;        // temporary credentials (STS)
+  iam::Directory* directory = nullptr;           // the IAM API
+  iam::StsService* sts = nullptr;                // the STS API
+  const audit::EventQuery* audit_query = nullptr;  // CloudTrail LookupEvents
+  // The authorizer, audit log, metrics and alerts around every call (empty: allow-all, unrecorded).
+  aws::RequestHooks hooks;
 };
 
 class Router {

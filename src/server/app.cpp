@@ -15,12 +15,20 @@
 #include <thread>
 #include <utility>
 
+#include "audit/log.h"
+#include "audit/query.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "frontends/router.h"
 #include "http/server.h"
 #include "iam/access_keys.h"
+#include "iam/authorizer.h"
+#include "iam/directory.h"
+#include "iam/sessions.h"
+#include "iam/sts.h"
 #include "secrets/service.h"
+#include "server/alerts.h"
 #include "server/files.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -258,22 +266,98 @@ int RunServer(Config config) {
     }
   }  // the new key's secret (SecretBytes) is wiped here
 
+  // The audit log: every call is recorded durably before its response goes out.
+  auto audit_log = audit::Log::Open(audit::DefaultLogOptions(config.data_dir));
+  if (!audit_log.ok()) {
+    log::Error("cannot open the audit log", {{"error", audit_log.error().ToLogString()}});
+    return kExitFailure;
+  }
+  audit::EventQuery audit_query((*audit_log)->dir());
+
+  metrics::Registry metrics;
+  metrics.AddCollector([log = audit_log->get()](std::string& out) {
+    audit::LogStats st = log->stats();
+    out += "# HELP arca_audit_batches_total Audit batches made durable (one fdatasync each).\n";
+    out += "# TYPE arca_audit_batches_total counter\narca_audit_batches_total " + std::to_string(st.batches) + "\n";
+    out += "# HELP arca_audit_records_total Audit records made durable.\n";
+    out += "# TYPE arca_audit_records_total counter\narca_audit_records_total " + std::to_string(st.records) + "\n";
+    out += "# HELP arca_audit_bytes_total Bytes written to the audit log.\n";
+    out += "# TYPE arca_audit_bytes_total counter\narca_audit_bytes_total " + std::to_string(st.bytes) + "\n";
+    out += "# HELP arca_audit_failures_total Audit batches that could not be written.\n";
+    out += "# TYPE arca_audit_failures_total counter\narca_audit_failures_total " + std::to_string(st.failures) + "\n";
+    out += "# HELP arca_audit_healthy 1 while audit records can be written.\n";
+    out += "# TYPE arca_audit_healthy gauge\narca_audit_healthy " + std::string(log->Health().ok() ? "1" : "0") + "\n";
+  });
+
+  iam::DirectoryOptions directory_options;
+  directory_options.account_id = config.account_id;
+  directory_options.access_keys = &access_keys;
+  iam::Directory directory(**store, **keyring, clock, directory_options);
+  iam::SessionTokens sessions(**keyring, clock);
+  iam::DirectorySource sts_source(directory);
+  iam::PolicyCache sts_policies;
+  iam::StsOptions sts_options;
+  sts_options.account_id = config.account_id;
+  iam::StsService sts(sts_source, sessions, sts_policies, clock, sts_options);
+  iam::Authorizer authorizer(directory, **store, clock, "aws", config.account_id);
+
+  std::unique_ptr<Alerter> alerter;
+  if (!config.alert_webhook_url.empty()) {
+    AlertOptions alert_options;
+    alert_options.webhook_url = config.alert_webhook_url;
+    alert_options.rules = *ParseAlertRules(config.alert_rules);  // validated with the config
+    alert_options.account_id = config.account_id;
+    alerter = std::make_unique<Alerter>(std::move(alert_options), clock);
+  }
+
   secrets::ServiceOptions service_options;
   service_options.account_id = config.account_id;
   secrets::SecretsService secrets_service(**store, **keyring, clock, service_options);
-  frontends::Router router(frontends::Services{&secrets_service, &access_keys, &clock});
+  frontends::Services services;
+  services.secrets = &secrets_service;
+  services.access_keys = &access_keys;
+  services.clock = &clock;
+  services.sessions = &sessions;
+  services.directory = &directory;
+  services.sts = &sts;
+  services.audit_query = &audit_query;
+  services.hooks.authorizer = &authorizer;
+  services.hooks.audit = audit_log->get();
+  services.hooks.metrics = &metrics;
+  if (alerter) {
+    services.hooks.on_denied = [a = alerter.get()](std::string_view principal, std::string_view action,
+                                                   std::string_view resource) {
+      a->OnDenied(principal, action, resource);
+    };
+  }
+  frontends::Router router(std::move(services));
 
   store::Store& store_ref = **store;
-  http::Handler handler = [&router, &store_ref](const http::Request& req) -> http::Response {
+  audit::Log& audit_ref = **audit_log;
+  http::Handler handler = [&router, &store_ref, &audit_ref, &metrics](const http::Request& req) -> http::Response {
     try {
       if (req.method == "GET") {
         const std::string_view path = req.Path();
         if (path == "/healthz") return Json(200, R"({"status":"ok"})");
         if (path == "/readyz") {
           auto ping = store_ref.Ping();
-          if (ping.ok()) return Json(200, R"({"status":"ready"})");
-          log::Warn("not ready", {{"error", ping.error().ToLogString()}});
-          return Json(503, R"({"status":"unavailable"})");
+          if (!ping.ok()) {
+            log::Warn("not ready", {{"error", ping.error().ToLogString()}});
+            return Json(503, R"({"status":"unavailable","reason":"the store cannot be reached"})");
+          }
+          auto audit_health = audit_ref.Health();
+          if (!audit_health.ok()) {
+            log::Warn("not ready", {{"error", audit_health.error().ToLogString()}});
+            return Json(503, R"({"status":"unavailable","reason":"the audit log cannot be written"})");
+          }
+          return Json(200, R"({"status":"ready"})");
+        }
+        if (path == "/metrics") {
+          http::Response r;
+          r.status = 200;
+          r.SetHeader("Content-Type", "text/plain; version=0.0.4");
+          r.body = metrics.Render();
+          return r;
         }
       }
       return router.Handle(req);
@@ -318,6 +402,7 @@ int RunServer(Config config) {
     SignalWatcher signals(stop_signals, **server);
     (*server)->Run();
   }  // stops and joins the purge and signal threads
+  (*audit_log)->Stop();  // after the last request: a final digest closes the chain
   log::Info("stopped");
   return kExitOk;
 }

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/log.h"
+#include "server/alerts.h"
 
 namespace arca::server {
 
@@ -121,6 +122,8 @@ const std::vector<KeyInfo>& ConfigKeys() {
       {"idle_timeout_seconds", "ARCA_IDLE_TIMEOUT_SECONDS", "--idle-timeout-seconds", true},
       {"threads", "ARCA_THREADS", "--threads", true},
       {"purge_interval_seconds", "ARCA_PURGE_INTERVAL_SECONDS", "--purge-interval-seconds", true},
+      {"alert_webhook_url", "ARCA_ALERT_WEBHOOK_URL", "--alert-webhook-url", true},
+      {"alert_rules", "ARCA_ALERT_RULES", "--alert-rules", true},
   };
   return keys;
 }
@@ -277,6 +280,17 @@ Result<Config> ResolveConfig(const Settings& flags, const Settings& env, const S
   if (const auto* s = get("purge_interval_seconds")) {
     ARCA_ASSIGN_OR_RETURN(auto v, ParseUnsigned(*s, "purge_interval_seconds", 1, 86400));
     c.purge_interval_seconds = static_cast<int>(v);
+  }
+  if (const auto* s = get("alert_webhook_url")) {
+    if (s->value.rfind("http://", 0) != 0 && s->value.rfind("https://", 0) != 0) {
+      return Invalid("invalid alert_webhook_url " + Where(*s) + ": expected an http:// or https:// URL");
+    }
+    c.alert_webhook_url = s->value;
+  }
+  if (const auto* s = get("alert_rules")) {
+    auto rules = ParseAlertRules(s->value);
+    if (!rules.ok()) return Invalid("invalid alert_rules " + Where(*s) + ": " + rules.error().message());
+    c.alert_rules = s->value;
   }
   return c;
 }

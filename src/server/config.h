@@ -91,6 +91,8 @@ struct Config {
   int idle_timeout_seconds = 60;
   int threads = 0;  // 0: one per core
   int purge_interval_seconds = 60;
+  std::string alert_webhook_url;  // empty: no alerts
+  std::string alert_rules = "10/60s per-principal";  // see ParseAlertRules (server/alerts.h)
 
   bool tls() const { return tls_cert.has_value(); }
 };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "frontends/aws/request_path.h"
 #include "frontends/frontend_fixture.h"
 
 namespace arca::frontends::aws {
@@ -77,7 +78,7 @@ class QueryProtocolTest : public testing::FrontendTest {
   void SetUp() override {
     FrontendTest::SetUp();
     verifier_ = std::make_unique<SigV4Verifier>(*access_keys_, clock_);
-    protocol_ = std::make_unique<QueryProtocol>(*verifier_);
+    protocol_ = std::make_unique<QueryProtocol>(*verifier_, hooks_);
   }
 
   http::Request Form(std::string body, bool sign) {
@@ -100,6 +101,7 @@ class QueryProtocolTest : public testing::FrontendTest {
   }
 
   FakeService service_;
+  RequestHooks hooks_;
   std::unique_ptr<SigV4Verifier> verifier_;
   std::unique_ptr<QueryProtocol> protocol_;
 };

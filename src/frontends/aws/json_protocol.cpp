@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "crypto/random.h"
 #include "frontends/aws/json_writer.h"
+#include "frontends/aws/request_path.h"
 
 namespace arca::frontends::aws {
 
@@ -106,12 +107,15 @@ void LogRequest(std::string_view operation, int status, std::string_view error_t
               {"region", region}});
 }
 
-JsonProtocol::JsonProtocol(SigV4Verifier& verifier) : verifier_(verifier) {}
+JsonProtocol::JsonProtocol(SigV4Verifier& verifier, const RequestHooks& hooks)
+    : verifier_(verifier), hooks_(hooks) {}
 
 namespace {
 
-// Runs everything after authentication; returns the response body or the error.
-Result<std::string> Run(const http::Request& request, JsonService& service, const OperationContext& ctx) {
+// Runs everything after authentication; returns the response body or the error. `input` receives
+// the parsed body (what is left of it after the service took the secret values out).
+Result<std::string> Run(const http::Request& request, JsonService& service, const OperationContext& ctx,
+                        boost::json::object& input) {
   if (!service.HasOperation(ctx.operation)) {
     return Error(Code::kUnknownOperation, "The operation " + ctx.operation + " is not supported.");
   }
@@ -124,7 +128,6 @@ Result<std::string> Run(const http::Request& request, JsonService& service, cons
       break;
     }
   }
-  boost::json::object input;
   if (!blank) {
     ARCA_ASSIGN_OR_RETURN(boost::json::value parsed, json::Parse(body));
     if (!parsed.is_object()) {
@@ -147,6 +150,9 @@ http::Response JsonProtocol::Handle(const http::Request& request, JsonService& s
   ctx.user_agent = std::string(request.Header("user-agent").value_or(""));
   ctx.secure_transport = request.tls;
   std::string access_key_id;
+  std::optional<RequestScope> scope;
+  const std::string event_source = std::string(service.signing_name()) + ".amazonaws.com";
+  boost::json::object input;
 
   Result<std::string> result = [&]() -> Result<std::string> {
     if (request.method != "POST") {
@@ -157,22 +163,36 @@ http::Response JsonProtocol::Handle(const http::Request& request, JsonService& s
                           verifier_.Verify(request, service.signing_name(), &access_key_id));
     ctx.region = std::move(auth.region);
     ctx.caller = std::move(auth.caller);
-    return Run(request, service, ctx);
+    scope.emplace(hooks_, ctx, service.signing_name(), event_source);
+    ARCA_RETURN_IF_ERROR(scope->Admit());
+    return Run(request, service, ctx, input);
   }();
 
   http::Response response;
   std::string_view error_type;
+  std::string_view error_message;
   if (result.ok()) {
     response = OkResponse(std::move(result).value(), ctx.request_id);
   } else {
     const Error& err = result.error();
     response = ErrorResponse(err, ctx.request_id, service.coral_namespace());
     error_type = ShapeOf(err.code()).type;
+    error_message = response.status >= 500 ? kInternalErrorMessage : std::string_view(err.message());
     if (response.status >= 500) {
       log::Error("request failed", {{"op", ctx.operation},
                                     {"request_id", ctx.request_id},
                                     {"error", err.ToLogString()}});
     }
+  }
+  if (scope.has_value()) {
+    scope->Finish(response, true, &input, error_type, error_message, start,
+                  [request_id = ctx.request_id, ns = std::string(service.coral_namespace())] {
+                    return ErrorResponse(Error(Code::kUnavailable,
+                                               "The request could not be recorded in the audit log."),
+                                         request_id, ns);
+                  });
+  } else {
+    RecordUnauthenticated(hooks_, service.signing_name(), ctx.operation, response.status, start);
   }
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   LogRequest(ctx.operation, response.status, error_type, ms, ctx.request_id, access_key_id, ctx.region);

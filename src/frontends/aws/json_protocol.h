@@ -70,13 +70,17 @@ class JsonService {
   virtual Result<std::string> Invoke(const OperationContext& ctx, boost::json::object& input) = 0;
 };
 
+struct RequestHooks;  // request_path.h
+
 class JsonProtocol {
  public:
-  explicit JsonProtocol(SigV4Verifier& verifier);
+  // `hooks` (authorizer, audit log, metrics, alerts) must outlive the protocol.
+  JsonProtocol(SigV4Verifier& verifier, const RequestHooks& hooks);
   http::Response Handle(const http::Request& request, JsonService& service);
 
  private:
   SigV4Verifier& verifier_;
+  const RequestHooks& hooks_;
 };
 
 // The operation named by X-Amz-Target for `prefix` ("secretsmanager.GetSecretValue" -> "GetSecretValue"),

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/log.h"
+#include "frontends/aws/request_path.h"
 
 namespace arca::frontends::aws {
 
@@ -36,6 +37,7 @@ std::optional<QueryErrorShape> CommonShape(Code code) {
     case Code::kIncompleteSignature: return QueryErrorShape{"IncompleteSignature", "Sender", 400};
     case Code::kInvalidSignature: return QueryErrorShape{"SignatureDoesNotMatch", "Sender", 403};
     case Code::kUnrecognizedClient: return QueryErrorShape{"InvalidClientTokenId", "Sender", 403};
+    case Code::kExpiredToken: return QueryErrorShape{"ExpiredToken", "Sender", 403};
     case Code::kSerialization: return QueryErrorShape{"MalformedQueryString", "Sender", 400};
     case Code::kUnknownOperation: return QueryErrorShape{"InvalidAction", "Sender", 400};
     case Code::kMissingParameter: return QueryErrorShape{"MissingParameter", "Sender", 400};
@@ -161,7 +163,23 @@ XmlWriter& XmlWriter::Raw(std::string_view xml) {
   return *this;
 }
 
-QueryProtocol::QueryProtocol(SigV4Verifier& verifier) : verifier_(verifier) {}
+QueryProtocol::QueryProtocol(SigV4Verifier& verifier, const RequestHooks& hooks)
+    : verifier_(verifier), hooks_(hooks) {}
+
+namespace {
+
+// requestParameters for the record: the operation's members as sent (flattened names kept), without
+// the protocol's own (Action, Version, the presigned X-Amz-* members).
+boost::json::object ParametersOf(const QueryParams& params) {
+  boost::json::object out;
+  for (const auto& [k, v] : params.entries()) {
+    if (k == "Action" || k == "Version" || StartsWith(k, "X-Amz-")) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+}  // namespace
 
 http::Response QueryProtocol::Handle(const http::Request& request, const QueryParams& params,
                                      QueryService& service) {
@@ -173,6 +191,8 @@ http::Response QueryProtocol::Handle(const http::Request& request, const QueryPa
   ctx.user_agent = std::string(request.Header("user-agent").value_or(""));
   ctx.secure_transport = request.tls;
   std::string access_key_id;
+  std::optional<RequestScope> scope;
+  const std::string event_source = std::string(service.signing_name()) + ".amazonaws.com";
 
   Result<std::string> result = [&]() -> Result<std::string> {
     if (request.method != "POST" && request.method != "GET") {
@@ -194,8 +214,12 @@ http::Response QueryProtocol::Handle(const http::Request& request, const QueryPa
       ctx.region = std::move(auth.region);
       ctx.caller = std::move(auth.caller);
     } else {
+      // Unsigned (AssumeRoleWithWebIdentity): the caller is whoever the token names; the service
+      // fills ctx.caller in once it has verified it.
       ctx.region = "us-east-1";
     }
+    scope.emplace(hooks_, ctx, service.signing_name(), event_source);
+    ARCA_RETURN_IF_ERROR(scope->Admit());
     return service.Invoke(ctx, params);
   }();
 
@@ -236,6 +260,33 @@ http::Response QueryProtocol::Handle(const http::Request& request, const QueryPa
   response.body = w.Take();
   response.SetHeader("Content-Type", "text/xml");
   response.SetHeader("x-amzn-RequestId", ctx.request_id);
+  if (scope.has_value()) {
+    boost::json::object parameters = ParametersOf(params);
+    std::string message = result.ok() ? std::string()
+                          : response.status >= 500 ? std::string(kInternalErrorMessage)
+                                                   : result.error().message();
+    scope->Finish(response, true, &parameters, error_type, message, start,
+                  [request_id = ctx.request_id, ns = std::string(service.xml_namespace())] {
+                    XmlWriter e;
+                    e.Raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+                    e.Open("ErrorResponse", ns)
+                        .Open("Error")
+                        .Element("Type", "Receiver")
+                        .Element("Code", "ServiceUnavailable")
+                        .Element("Message", "The request could not be recorded in the audit log.")
+                        .Close("Error")
+                        .Element("RequestId", request_id)
+                        .Close("ErrorResponse");
+                    http::Response r;
+                    r.status = 503;
+                    r.body = e.Take();
+                    r.SetHeader("Content-Type", "text/xml");
+                    r.SetHeader("x-amzn-RequestId", request_id);
+                    return r;
+                  });
+  } else {
+    RecordUnauthenticated(hooks_, service.signing_name(), ctx.operation, response.status, start);
+  }
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   LogRequest(ctx.operation, response.status, error_type, ms, ctx.request_id, access_key_id, ctx.region);
   return response;

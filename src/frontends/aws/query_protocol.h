@@ -97,12 +97,14 @@ class QueryService {
 
 class QueryProtocol {
  public:
-  explicit QueryProtocol(SigV4Verifier& verifier);
+  // `hooks` (authorizer, audit log, metrics, alerts) must outlive the protocol.
+  QueryProtocol(SigV4Verifier& verifier, const RequestHooks& hooks);
   // `params` is the already-decoded form (the router decodes it to pick the service).
   http::Response Handle(const http::Request& request, const QueryParams& params, QueryService& service);
 
  private:
   SigV4Verifier& verifier_;
+  const RequestHooks& hooks_;
 };
 
 }  // namespace arca::frontends::aws
