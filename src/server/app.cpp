@@ -289,6 +289,12 @@ int RunServer(Config config) {
     out += "# TYPE arca_audit_healthy gauge\narca_audit_healthy " + std::string(log->Health().ok() ? "1" : "0") + "\n";
   });
 
+  metrics.AddCollector([st = store->get()](std::string& out) {
+    out += "# HELP arca_store_errors_total Store operations that failed (I/O, busy, corruption).\n";
+    out += "# TYPE arca_store_errors_total counter\narca_store_errors_total " +
+           std::to_string(st->ErrorCount()) + "\n";
+  });
+
   iam::DirectoryOptions directory_options;
   directory_options.account_id = config.account_id;
   directory_options.access_keys = &access_keys;

@@ -234,6 +234,9 @@ class Store {
   virtual std::uint64_t ChangeSequence() const = 0;
   // Cheap liveness check for /readyz.
   virtual Status Ping() = 0;
+  // How many operations failed inside the store (I/O errors, busy timeouts, corruption; not
+  // constraint conflicts, which are the caller's), for /metrics.
+  virtual std::uint64_t ErrorCount() const = 0;
 };
 
 }  // namespace arca::store

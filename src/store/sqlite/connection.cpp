@@ -1,5 +1,6 @@
 #include "store/sqlite/connection.h"
 
+#include <atomic>
 #include <string>
 #include <utility>
 
@@ -17,6 +18,12 @@ const char* NonNull(std::string_view s) {
 
 }  // namespace
 
+namespace {
+std::atomic<std::uint64_t> g_errors{0};
+}  // namespace
+
+std::uint64_t SqliteErrorCount() { return g_errors.load(std::memory_order_relaxed); }
+
 Error SqliteError(int rc, std::string_view errmsg, std::string_view op) {
   std::string detail = std::string(op) + ": " + std::string(errmsg) + " (" + sqlite3_errstr(rc) +
                        ", code " + std::to_string(rc) + ")";
@@ -31,6 +38,7 @@ Error SqliteError(int rc, std::string_view errmsg, std::string_view op) {
     default:
       break;
   }
+  g_errors.fetch_add(1, std::memory_order_relaxed);
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:

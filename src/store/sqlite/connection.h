@@ -97,6 +97,8 @@ const char* SqlFor(StmtId id);
 //   UNIQUE / PRIMARY KEY -> kAlreadyExists, FOREIGN KEY -> kNotFound,
 //   BUSY / LOCKED / IOERR / FULL / CANTOPEN / PROTOCOL -> kUnavailable, anything else -> kInternal.
 Error SqliteError(int rc, std::string_view errmsg, std::string_view op);
+// How many SqliteError()s were not constraint conflicts, in this process.
+std::uint64_t SqliteErrorCount();
 
 class Connection {
  public:

@@ -1236,6 +1236,7 @@ class SqliteStore final : public Store {
   }
 
   std::uint64_t ChangeSequence() const override { return state_->sequence(); }
+  std::uint64_t ErrorCount() const override { return sqlite::SqliteErrorCount(); }
 
   // Reads the stored change sequence, which also picks up writes committed by other processes.
   Status Ping() override {
