@@ -65,6 +65,16 @@ class Gate {
   }
 };
 
+// Checks a resource policy document with the policy engine's own grammar, so that a document a
+// domain stores is one the engine can evaluate (iam/ implements it; domains must not parse
+// policies on their own terms).
+class PolicyValidator {
+ public:
+  virtual ~PolicyValidator() = default;
+  // OK, or kMalformedPolicy with the engine's message.
+  virtual Status ValidateResourcePolicy(std::string_view document) const = 0;
+};
+
 // A gate that allows everything: background work the server does for itself, and tests of domain
 // rules. Never used for a client's request.
 class AllowAll final : public Gate {

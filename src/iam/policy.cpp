@@ -1535,4 +1535,10 @@ std::size_t PolicyCache::size() {
   return count_;
 }
 
+Status EngineValidator::ValidateResourcePolicy(std::string_view document) const {
+  auto compiled = CompilePolicy(document, PolicyKind::kResource);
+  if (!compiled.ok()) return std::move(compiled).error();
+  return OkStatus();
+}
+
 }  // namespace arca::iam

@@ -134,6 +134,12 @@ EvalResult Evaluate(const EvalRequest& request);
 std::string DenialMessage(std::string_view principal_arn, std::string_view action,
                           std::string_view resource_display, Decision decision);
 
+// The engine's check of resource policies, for domains that store them (core/access.h).
+class EngineValidator final : public access::PolicyValidator {
+ public:
+  Status ValidateResourcePolicy(std::string_view document) const override;
+};
+
 // Compiled policies by document text, so a document is parsed once however often it is evaluated.
 // Bounded (an arbitrary entry is dropped when full); entries are shared_ptr so a policy in use
 // outlives its eviction. Documents that fail to compile are not cached.

@@ -1336,6 +1336,13 @@ Result<ArnNameOutput> SecretsService::PutResourcePolicy(const Context& ctx,
     return Error(Code::kMalformedPolicy,
                  "This resource policy contains a syntax error: " + problems.front().error_message);
   }
+  if (impl_->opts_.policy_validator != nullptr) {
+    // What is stored must be what the authorizer can evaluate.
+    if (auto st = impl_->opts_.policy_validator->ValidateResourcePolicy(in.resource_policy); !st.ok()) {
+      return Error(Code::kMalformedPolicy,
+                   "This resource policy contains a syntax error: " + st.error().message());
+    }
+  }
   if (in.block_public_policy.value_or(false) && PolicyIsPublic(in.resource_policy)) {
     return Error(Code::kPublicPolicy, "This resource policy will grant public access to the secret.");
   }
@@ -1378,8 +1385,15 @@ Result<ValidateResourcePolicyOutput> SecretsService::ValidateResourcePolicy(
     ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
     ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->Resolve(*txn, ctx, *in.secret_id, "secretsmanager:ValidateResourcePolicy"));
     (void)s;
+  } else {
+    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("secretsmanager:ValidateResourcePolicy", access::Resource{}));
   }
   ARCA_ASSIGN_OR_RETURN(auto problems, ValidatePolicyDocument(in.resource_policy));
+  if (problems.empty() && impl_->opts_.policy_validator != nullptr) {
+    if (auto st = impl_->opts_.policy_validator->ValidateResourcePolicy(in.resource_policy); !st.ok()) {
+      problems.push_back({"SYNTAX_CHECK", st.error().message()});
+    }
+  }
   ValidateResourcePolicyOutput out;
   out.passed = problems.empty();
   out.errors = std::move(problems);

@@ -25,6 +25,9 @@ std::string ValueAad(const store::SecretRow& secret, const store::VersionRow& ve
 struct ServiceOptions {
   std::string partition = "aws";
   std::string account_id = "000000000000";
+  // The policy engine's check of resource policies (Put/ValidateResourcePolicy); nullptr only in
+  // tests of other rules.
+  const access::PolicyValidator* policy_validator = nullptr;
 };
 
 class SecretsService {

@@ -316,8 +316,10 @@ int RunServer(Config config) {
     alerter = std::make_unique<Alerter>(std::move(alert_options), clock);
   }
 
+  iam::EngineValidator policy_validator;
   secrets::ServiceOptions service_options;
   service_options.account_id = config.account_id;
+  service_options.policy_validator = &policy_validator;
   secrets::SecretsService secrets_service(**store, **keyring, clock, service_options);
   frontends::Services services;
   services.secrets = &secrets_service;

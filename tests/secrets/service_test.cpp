@@ -671,5 +671,38 @@ TEST_F(SecretsServiceTest, ListingAsksOnceForTheWholeAccount) {
   EXPECT_EQ(denied.error().code(), Code::kAccessDenied);
 }
 
+// Resource policies are checked with the policy engine's grammar too, so nothing is stored that the
+// authorizer could not evaluate.
+TEST_F(SecretsServiceTest, ResourcePoliciesPassThePolicyEnginesCheck) {
+  class RefuseAll final : public access::PolicyValidator {
+   public:
+    Status ValidateResourcePolicy(std::string_view) const override {
+      return Error(Code::kMalformedPolicy, "Unsupported condition operator");
+    }
+  } refuse;
+  ServiceOptions options;
+  options.policy_validator = &refuse;
+  SecretsService service(*store_, *keyring_, clock_, options);
+  CreateSecretInput create;
+  create.name = "p";
+  ASSERT_TRUE(service.CreateSecret(ctx_, std::move(create)).ok());
+  const std::string doc =
+      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]})";
+  PutResourcePolicyInput put;
+  put.secret_id = "p";
+  put.resource_policy = doc;
+  auto stored = service.PutResourcePolicy(ctx_, put);
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.error().code(), Code::kMalformedPolicy);
+  EXPECT_NE(stored.error().message().find("Unsupported condition operator"), std::string::npos);
+  ValidateResourcePolicyInput check;
+  check.resource_policy = doc;
+  auto report = service.ValidateResourcePolicy(ctx_, check);
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->passed);
+  ASSERT_EQ(report->errors.size(), 1U);
+  EXPECT_EQ(report->errors[0].error_message, "Unsupported condition operator");
+}
+
 }  // namespace
 }  // namespace arca::secrets
