@@ -198,6 +198,13 @@ void WriteUserIdentity(std::string& out, const IdentityInput& id) {
       ctx.End();
       break;
     }
+    case IdentityType::kWebIdentityUser: {
+      const WebIdentityInput w = id.web_identity.value_or(WebIdentityInput{});
+      const std::string aud = w.audiences.empty() ? std::string() : w.audiences.front();
+      u.Str("type", "WebIdentityUser").Str("principalId", w.provider_arn + ":" + aud + ":" + w.subject);
+      u.Str("userName", w.subject).Str("identityProvider", w.provider_arn);
+      break;
+    }
     case IdentityType::kUnknown:
       u.Str("type", "Unknown").StrIf("principalId", id.user_id).StrIf("arn", id.arn);
       u.StrIf("accountId", id.account).StrIf("accessKeyId", id.access_key_id);
@@ -344,6 +351,16 @@ bj::object BuildUserIdentity(const IdentityInput& id) {
       attributes.emplace("mfaAuthenticated", "false");
       ctx.emplace("attributes", std::move(attributes));
       u.emplace("sessionContext", std::move(ctx));
+      break;
+    }
+    case IdentityType::kWebIdentityUser: {
+      // As CloudTrail shows an OIDC caller: principalId PROVIDER:AUD:SUB, userName SUB.
+      u.emplace("type", "WebIdentityUser");
+      const WebIdentityInput w = id.web_identity.value_or(WebIdentityInput{});
+      const std::string aud = w.audiences.empty() ? std::string() : w.audiences.front();
+      u.emplace("principalId", w.provider_arn + ":" + aud + ":" + w.subject);
+      u.emplace("userName", w.subject);
+      u.emplace("identityProvider", w.provider_arn);
       break;
     }
     case IdentityType::kUnknown:

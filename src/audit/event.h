@@ -31,7 +31,9 @@ inline constexpr std::string_view kHiddenValue = "HIDDEN_DUE_TO_SECURITY_REASONS
 
 // userIdentity.type. Web-identity sessions are kAssumedRole with `web_identity` set, as CloudTrail
 // shows sessions made by AssumeRoleWithWebIdentity.
-enum class IdentityType { kRoot, kIamUser, kAssumedRole, kUnknown };
+// kWebIdentityUser: the caller of AssumeRoleWithWebIdentity, known only by its verified token
+// (`web_identity`).
+enum class IdentityType { kRoot, kIamUser, kAssumedRole, kWebIdentityUser, kUnknown };
 
 // What AssumeRoleWithWebIdentity verified (mirrors iam::WebIdentity).
 struct WebIdentityInput {

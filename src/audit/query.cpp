@@ -197,26 +197,30 @@ Result<LookupResult> EventQuery::LookupEvents(access::Gate& gate,
   ARCA_RETURN_IF_ERROR(gate.Authorize("cloudtrail:LookupEvents", any));
 
   if (request.attributes.size() > 1) {
-    return Error(Code::kInvalidParameter, "You can specify only one lookup attribute.");
+    return Error(Code::kInvalidParameter, "You can specify only one lookup attribute.")
+        .WithWireType("InvalidLookupAttributesException");
   }
   for (const LookupAttribute& a : request.attributes) {
     if (!IsKnownKey(a.key)) {
       return Error(Code::kInvalidParameter, "Lookup attribute key " + a.key.substr(0, 64) +
                                                 " is not valid: use EventId, EventName, ReadOnly, "
                                                 "Username, ResourceType, ResourceName, "
-                                                "EventSource or AccessKeyId.");
+                                                "EventSource or AccessKeyId.")
+          .WithWireType("InvalidLookupAttributesException");
     }
     if (a.value.empty() || a.value.size() > 2000) {
-      return Error(Code::kValidation,
-                   "The lookup attribute value must be 1 to 2000 characters long.");
+      return Error(Code::kValidation, "The lookup attribute value must be 1 to 2000 characters long.")
+          .WithWireType("InvalidLookupAttributesException");
     }
   }
   if (request.start_time && request.end_time && *request.start_time > *request.end_time) {
-    return Error(Code::kInvalidParameter, "Start time must be before or equal to end time.");
+    return Error(Code::kInvalidParameter, "Start time must be before or equal to end time.")
+        .WithWireType("InvalidTimeRangeException");
   }
   const int max = request.max_results.value_or(kLookupMaxResults);
   if (max < 1 || max > kLookupMaxResults) {
-    return Error(Code::kValidation, "MaxResults must be between 1 and 50.");
+    return Error(Code::kValidation, "MaxResults must be between 1 and 50.")
+        .WithWireType("InvalidMaxResultsException");
   }
   const std::string filter_hash = FilterHash(request);
   ARCA_ASSIGN_OR_RETURN(std::vector<LogFile> files, ListLogFiles(dir_));

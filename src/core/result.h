@@ -58,6 +58,14 @@ class Error {
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   const std::string& detail() const { return detail_; }
+  // A service's own name for this error where the API defines one the generic code cannot say
+  // (CloudTrail's InvalidLookupAttributesException is a kInvalidParameter); empty otherwise.
+  // Front-ends use it instead of their table's name, keeping the code's status.
+  const std::string& wire_type() const { return wire_type_; }
+  Error&& WithWireType(std::string type) && {
+    wire_type_ = std::move(type);
+    return std::move(*this);
+  }
 
   // "CODE: message (detail)", for logs.
   std::string ToLogString() const;
@@ -66,6 +74,7 @@ class Error {
   Code code_;
   std::string message_;
   std::string detail_;
+  std::string wire_type_;
 };
 
 template <typename T>

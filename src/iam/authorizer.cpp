@@ -17,6 +17,11 @@ RequestGate::RequestGate(Authorizer& authorizer, const Caller& caller, const Req
 
 Status RequestGate::Authorize(std::string_view action, const access::Resource& resource,
                               const access::ContextKeys* action_keys) {
+  constexpr std::size_t kMaxRecordedResources = 20;  // BatchGetSecretValue names up to 20
+  if (resource.arn != "*" && resources_.size() < kMaxRecordedResources &&
+      (resources_.empty() || resources_.back() != resource.arn)) {
+    resources_.push_back(resource.arn);
+  }
   ARCA_ASSIGN_OR_RETURN(std::shared_ptr<const Authorizer::Identity> identity,
                         authorizer_.IdentityOf(caller_));
   if (!keys_built_) {

@@ -48,6 +48,9 @@ class RequestGate final : public access::Gate {
   int denials() const { return denials_; }
   const std::string& last_denied_action() const { return last_denied_action_; }
   const std::string& last_denied_resource() const { return last_denied_resource_; }
+  // The ARNs of the resources this request asked about ("*" left out), in order, at most a few:
+  // the audit record's `resources`.
+  const std::vector<std::string>& resources() const { return resources_; }
 
  private:
   Authorizer& authorizer_;
@@ -58,6 +61,7 @@ class RequestGate final : public access::Gate {
   int denials_ = 0;
   std::string last_denied_action_;
   std::string last_denied_resource_;
+  std::vector<std::string> resources_;
 };
 
 class Authorizer {

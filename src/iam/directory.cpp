@@ -1495,12 +1495,13 @@ Status CheckOwnerName(bool role, const std::string& name, bool existing_user_typ
 Status Directory::Impl::Attach(const RequestContext& ctx, bool role, const std::string& name,
                                const std::string& policy_arn) {
   ARCA_RETURN_IF_ERROR(CheckOwnerName(role, name, false));
-  ARCA_RETURN_IF_ERROR(CheckPolicyArn(policy_arn, /*attach=*/true));
   access::ContextKeys keys;
   keys.Set("iam:PolicyARN", policy_arn);
   ARCA_ASSIGN_OR_RETURN(auto txn, Write());
   const std::string action = "iam:Attach" + std::string(Kind(role)) + "Policy";
   ARCA_ASSIGN_OR_RETURN(Owner owner, LoadOwner(ctx, *txn, role, name, action, &keys));
+  // After the gate: a caller without rights learns nothing about which policies exist.
+  ARCA_RETURN_IF_ERROR(CheckPolicyArn(policy_arn, /*attach=*/true));
   ARCA_ASSIGN_OR_RETURN(auto policy, txn->GetIamPolicyByArn(policy_arn));
   if (!policy.has_value()) return NotAttachable(policy_arn);
   ARCA_ASSIGN_OR_RETURN(auto attached, txn->ListIamAttachedPolicies(owner.id));
@@ -1518,12 +1519,13 @@ Status Directory::Impl::Attach(const RequestContext& ctx, bool role, const std::
 Status Directory::Impl::Detach(const RequestContext& ctx, bool role, const std::string& name,
                                const std::string& policy_arn) {
   ARCA_RETURN_IF_ERROR(CheckOwnerName(role, name, false));
-  ARCA_RETURN_IF_ERROR(CheckPolicyArn(policy_arn, /*attach=*/false));
   access::ContextKeys keys;
   keys.Set("iam:PolicyARN", policy_arn);
   ARCA_ASSIGN_OR_RETURN(auto txn, Write());
   const std::string action = "iam:Detach" + std::string(Kind(role)) + "Policy";
   ARCA_ASSIGN_OR_RETURN(Owner owner, LoadOwner(ctx, *txn, role, name, action, &keys));
+  // After the gate: a caller without rights learns nothing about which policies exist.
+  ARCA_RETURN_IF_ERROR(CheckPolicyArn(policy_arn, /*attach=*/false));
   ARCA_ASSIGN_OR_RETURN(auto policy, txn->GetIamPolicyByArn(policy_arn));
   if (!policy.has_value()) return NoSuchPolicy(policy_arn);
   Status detached = txn->DetachIamPolicy(owner.id, policy->policy_id);

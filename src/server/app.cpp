@@ -330,6 +330,7 @@ int RunServer(Config config) {
   services.sts = &sts;
   services.audit_query = &audit_query;
   services.hooks.authorizer = &authorizer;
+  services.hooks.account_id = config.account_id;
   services.hooks.audit = audit_log->get();
   services.hooks.metrics = &metrics;
   if (alerter) {

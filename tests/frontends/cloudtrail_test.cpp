@@ -141,7 +141,7 @@ TEST_F(CloudTrailTest, TimeRangeAsEpochSecondsOrIsoStrings) {
   body = LookupOk({{"StartTime", FormatIso8601(At(kT0 + 240))}});
   EXPECT_EQ(Ids(body), (std::vector<std::string>{"event-4"}));
   ExpectCloudTrailError(Lookup({{"StartTime", kT0 + 600}, {"EndTime", kT0}}),
-                        "InvalidParameterException");
+                        "InvalidTimeRangeException");
   ExpectCloudTrailError(Lookup({{"StartTime", "yesterday"}}), "SerializationException");
 }
 
@@ -167,14 +167,14 @@ TEST_F(CloudTrailTest, InvalidInputs) {
   ExpectCloudTrailError(
       Lookup({{"LookupAttributes",
                bj::array{bj::object{{"AttributeKey", "Color"}, {"AttributeValue", "x"}}}}}),
-      "InvalidParameterException");
+      "InvalidLookupAttributesException");
   ExpectCloudTrailError(
       Lookup({{"LookupAttributes", bj::array{bj::object{{"AttributeKey", "EventName"}}}}}),
-      "InvalidParameterException");
-  ExpectCloudTrailError(Lookup({{"MaxResults", 0}}), "ValidationException");
-  ExpectCloudTrailError(Lookup({{"MaxResults", 51}}), "ValidationException");
+      "InvalidLookupAttributesException");
+  ExpectCloudTrailError(Lookup({{"MaxResults", 0}}), "InvalidMaxResultsException");
+  ExpectCloudTrailError(Lookup({{"MaxResults", 51}}), "InvalidMaxResultsException");
   ExpectCloudTrailError(Lookup({{"NextToken", "not-a-token"}}), "InvalidNextTokenException");
-  ExpectCloudTrailError(Lookup({{"EventCategory", "management"}}), "InvalidParameterException");
+  ExpectCloudTrailError(Lookup({{"EventCategory", "management"}}), "InvalidEventCategoryException");
   ExpectCloudTrailError(Lookup({{"LookupAttributes", "EventName"}}), "SerializationException");
   ExpectCloudTrailError(Lookup(bj::object{}, "CreateTrail"), "UnknownOperationException");
 }

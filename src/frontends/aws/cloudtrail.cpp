@@ -40,7 +40,8 @@ Result<std::optional<TimePoint>> OptTimestamp(const bj::object& o, std::string_v
   // Beyond year 9999 (or before 1970) no event can match; keep the arithmetic in range.
   if (!std::isfinite(seconds) || seconds < 0 || seconds > 253402300799.0) {
     return Error(Code::kInvalidParameter,
-                 "The " + std::string(key) + " value is outside the range of possible values.");
+                 "The " + std::string(key) + " value is outside the range of possible values.")
+        .WithWireType("InvalidTimeRangeException");
   }
   const auto ms = static_cast<std::int64_t>(std::llround(seconds * 1000.0));
   return std::optional<TimePoint>(FromUnixMillis(ms));
@@ -61,7 +62,8 @@ Result<audit::LookupRequest> Decode(const bj::object& in, bool* insight) {
                             json::GetString(item.get_object(), "AttributeValue"));
       if (!key.has_value() || !value.has_value()) {
         return Error(Code::kInvalidParameter,
-                     "A lookup attribute needs an AttributeKey and an AttributeValue.");
+                     "A lookup attribute needs an AttributeKey and an AttributeValue.")
+            .WithWireType("InvalidLookupAttributesException");
       }
       req.attributes.push_back(audit::LookupAttribute{std::move(*key), std::move(*value)});
     }
@@ -71,14 +73,16 @@ Result<audit::LookupRequest> Decode(const bj::object& in, bool* insight) {
   ARCA_ASSIGN_OR_RETURN(std::optional<std::string> category, json::GetString(in, "EventCategory"));
   if (category.has_value()) {
     if (*category != "insight") {
-      return Error(Code::kInvalidParameter, "EventCategory must be insight.");
+      return Error(Code::kInvalidParameter, "EventCategory must be insight.")
+          .WithWireType("InvalidEventCategoryException");
     }
     *insight = true;
   }
   ARCA_ASSIGN_OR_RETURN(std::optional<std::int64_t> max, json::GetInt(in, "MaxResults"));
   if (max.has_value()) {
     if (*max < 1 || *max > audit::kLookupMaxResults) {
-      return Error(Code::kValidation, "MaxResults must be between 1 and 50.");
+      return Error(Code::kValidation, "MaxResults must be between 1 and 50.")
+          .WithWireType("InvalidMaxResultsException");
     }
     req.max_results = static_cast<int>(*max);
   }

@@ -65,6 +65,7 @@ http::Response ErrorResponse(const Error& error, std::string_view request_id,
   ErrorShape shape = ShapeOf(error.code());
   std::string_view message = error.message();
   if (shape.status == 500) message = kInternalErrorMessage;
+  if (!error.wire_type().empty()) shape.type = error.wire_type();
   return ErrorResponse(shape.type, shape.status, message, request_id, coral_namespace);
 }
 
@@ -176,7 +177,7 @@ http::Response JsonProtocol::Handle(const http::Request& request, JsonService& s
   } else {
     const Error& err = result.error();
     response = ErrorResponse(err, ctx.request_id, service.coral_namespace());
-    error_type = ShapeOf(err.code()).type;
+    error_type = err.wire_type().empty() ? ShapeOf(err.code()).type : std::string_view(err.wire_type());
     error_message = response.status >= 500 ? kInternalErrorMessage : std::string_view(err.message());
     if (response.status >= 500) {
       log::Error("request failed", {{"op", ctx.operation},

@@ -10,6 +10,7 @@
 // allow concurrent Invoke calls.
 
 #include <boost/json/object.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,9 @@ struct OperationContext {
   // The request's authorization gate; the front-end passes it to the domain, which asks it before
   // each action. NOTE(lead): allow-all until the authorizer is wired (issue 4).
   access::Gate* gate = &access::AllowAll::Instance();
+  // Set by an operation that establishes the caller itself, without a signature: the identity a
+  // successful AssumeRoleWithWebIdentity verified, for the audit record's WebIdentityUser.
+  mutable std::optional<iam::WebIdentity> web_identity_user;
 };
 
 // One AWS service spoken over JSON 1.1: decodes an operation's input, calls the domain, encodes the

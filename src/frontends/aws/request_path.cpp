@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "audit/event.h"
+#include "core/ids.h"
 #include "core/log.h"
 
 namespace arca::frontends::aws {
@@ -35,6 +36,25 @@ audit::IdentityInput IdentityOf(const iam::Caller& c) {
                                               c.web_identity->subject, c.web_identity->audiences};
   }
   return id;
+}
+
+// CloudTrail's resource type of an ARN ("AWS::SecretsManager::Secret", "AWS::IAM::Role", ...).
+std::string ResourceTypeOf(std::string_view arn) {
+  auto arn_parsed = Arn::Parse(arn);
+  if (!arn_parsed) return "";
+  const std::string& service = arn_parsed->service;
+  std::string_view res = arn_parsed->resource;
+  std::string_view kind = res.substr(0, res.find_first_of(":/"));
+  if (service == "secretsmanager") return "AWS::SecretsManager::Secret";
+  if (service == "iam") {
+    if (kind == "user") return "AWS::IAM::User";
+    if (kind == "role") return "AWS::IAM::Role";
+    if (kind == "policy") return "AWS::IAM::Policy";
+    if (kind == "oidc-provider") return "AWS::IAM::OIDCProvider";
+    return "AWS::IAM::" + std::string(kind);
+  }
+  if (service == "sts") return "AWS::STS::AssumedRole";
+  return "AWS::" + service + "::" + std::string(kind);
 }
 
 }  // namespace
@@ -99,6 +119,11 @@ void RequestScope::Finish(http::Response& response, bool authenticated,
 
   audit::EventInput in;
   in.identity = IdentityOf(ctx_.caller);
+  if (ctx_.web_identity_user.has_value()) {
+    const iam::WebIdentity& w = *ctx_.web_identity_user;
+    in.identity.type = audit::IdentityType::kWebIdentityUser;
+    in.identity.web_identity = audit::WebIdentityInput{w.provider_arn, w.issuer, w.subject, w.audiences};
+  }
   in.event_time = SystemClock::Instance().Now();
   in.event_source = std::string(event_source_);
   in.event_name = ctx_.operation;
@@ -108,18 +133,27 @@ void RequestScope::Finish(http::Response& response, bool authenticated,
   if (request_parameters != nullptr && !request_parameters->empty()) {
     in.request_parameters = audit::RedactMembers(*request_parameters, audit::DefaultRedaction());
   }
+  if (gate_.has_value()) {
+    for (const std::string& arn : gate_->resources()) {
+      audit::ResourceInput r;
+      r.arn = arn;
+      r.account = ctx_.caller.account;
+      r.type = ResourceTypeOf(arn);
+      in.resources.push_back(std::move(r));
+    }
+  }
   in.request_id = ctx_.request_id;
   in.read_only = IsReadOnlyOperation(ctx_.operation);
-  in.recipient_account = ctx_.caller.account;
+  in.recipient_account = ctx_.caller.account.empty() ? hooks_.account_id : ctx_.caller.account;
   if (!error_type.empty()) {
     in.error_code = std::string(error_type);
     in.error_message = std::string(error_message);
   }
-  boost::json::object record = audit::BuildRecord(in);
+  std::string record = audit::SerializeRecord(in);
   // The response waits for the record's batch to reach the disk; the thread serves others meanwhile.
   response.defer = [audit_log = hooks_.audit, record = std::move(record),
                     fail_closed = std::move(fail_closed), request_id = ctx_.request_id](http::Ready ready) mutable {
-    audit_log->Append(std::move(record), [ready = std::move(ready), fail_closed = std::move(fail_closed),
+    audit_log->AppendSerialized(std::move(record), [ready = std::move(ready), fail_closed = std::move(fail_closed),
                                     request_id = std::move(request_id)](Status durable) {
       if (durable.ok()) {
         ready(std::nullopt);

@@ -30,6 +30,7 @@ struct RequestHooks {
   iam::Authorizer* authorizer = nullptr;
   audit::Log* audit = nullptr;            // nullptr: no records (tests)
   metrics::Registry* metrics = nullptr;   // nullptr: not counted
+  std::string account_id;  // the server's account (recipientAccountId of unsigned calls)
   // Told about each denied action (principal ARN, action, resource as shown in the message).
   std::function<void(std::string_view, std::string_view, std::string_view)> on_denied;
 };

@@ -131,6 +131,7 @@ Result<std::string> StsFrontend::Invoke(const OperationContext& ctx, const Query
     ARCA_ASSIGN_OR_RETURN(in.duration_seconds, IntMember(params, "DurationSeconds", "durationSeconds"));
     in.unsupported = Unsupported(params, {"Policy"}, {"PolicyArns"});
     ARCA_ASSIGN_OR_RETURN(iam::AssumedRole r, service_.AssumeRoleWithWebIdentity(FactsOf(ctx), in));
+    ctx.web_identity_user = iam::WebIdentity{r.provider, "", r.subject, {r.audience}};
     w.Element("SubjectFromWebIdentityToken", r.subject).Element("Audience", r.audience);
     WriteAssumedRoleUser(w, r);
     WriteCredentials(w, r.credentials);
