@@ -299,6 +299,16 @@ int RunServer(Config config) {
   directory_options.account_id = config.account_id;
   directory_options.access_keys = &access_keys;
   iam::Directory directory(**store, **keyring, clock, directory_options);
+  if (!config.oidc_issuer.empty()) {
+    auto provider = directory.EnsureOidcProvider(config.oidc_issuer, config.oidc_audiences, config.oidc_jwks,
+                                                 config.oidc_jwks_file);
+    if (!provider.ok()) {
+      log::Error("cannot register the OIDC provider", {{"issuer", config.oidc_issuer},
+                                                       {"error", provider.error().ToLogString()}});
+      return kExitFailure;
+    }
+    log::Info("OIDC provider registered", {{"arn", provider->arn}});
+  }
   iam::SessionTokens sessions(**keyring, clock);
   iam::DirectorySource sts_source(directory);
   iam::PolicyCache sts_policies;

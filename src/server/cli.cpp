@@ -39,6 +39,13 @@ const std::map<std::string_view, std::string_view>& FlagHelp() {
       {"purge_interval_seconds", "how often deleted secrets past their recovery window are removed "
                                  "(default 60)"},
       {"alert_webhook_url", "POST a JSON alert here when an alert rule fires (env ARCA_ALERT_WEBHOOK_URL)"},
+      {"oidc_issuer", "register this https:// OpenID Connect issuer (e.g. a cluster's service-account "
+                      "issuer) as an IAM OIDC provider at start (env ARCA_OIDC_ISSUER)"},
+      {"oidc_audiences", "comma-separated client ids (audiences) for oidc_issuer (default "
+                         "sts.amazonaws.com)"},
+      {"oidc_jwks", "the issuer's JWKS, inline JSON (env ARCA_OIDC_JWKS)"},
+      {"oidc_jwks_file", "a file holding the issuer's JWKS, re-read when it changes "
+                         "(env ARCA_OIDC_JWKS_FILE)"},
       {"alert_rules", "denied-request alert rules, e.g. \"5/60s per-principal, 100/60s\" "
                       "(env ARCA_ALERT_RULES; default \"10/60s per-principal\" when a webhook is set)"},
   };
@@ -52,6 +59,10 @@ std::string_view TypeName(std::string_view key) {
   if (key == "log_level") return "LEVEL";
   if (key == "alert_webhook_url") return "URL";
   if (key == "alert_rules") return "RULES";
+  if (key == "oidc_issuer") return "URL";
+  if (key == "oidc_audiences") return "IDS";
+  if (key == "oidc_jwks") return "JSON";
+  if (key == "oidc_jwks_file") return "FILE";
   if (key == "config" || key == "tls_cert" || key == "tls_key" || key == "master_key_file") return "FILE";
   return "N";
 }

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/log.h"
+#include "core/strings.h"
 #include "server/alerts.h"
 
 namespace arca::server {
@@ -124,6 +125,10 @@ const std::vector<KeyInfo>& ConfigKeys() {
       {"purge_interval_seconds", "ARCA_PURGE_INTERVAL_SECONDS", "--purge-interval-seconds", true},
       {"alert_webhook_url", "ARCA_ALERT_WEBHOOK_URL", "--alert-webhook-url", true},
       {"alert_rules", "ARCA_ALERT_RULES", "--alert-rules", true},
+      {"oidc_issuer", "ARCA_OIDC_ISSUER", "--oidc-issuer", true},
+      {"oidc_audiences", "ARCA_OIDC_AUDIENCES", "--oidc-audiences", true},
+      {"oidc_jwks", "ARCA_OIDC_JWKS", "--oidc-jwks", true},
+      {"oidc_jwks_file", "ARCA_OIDC_JWKS_FILE", "--oidc-jwks-file", true},
   };
   return keys;
 }
@@ -292,6 +297,27 @@ Result<Config> ResolveConfig(const Settings& flags, const Settings& env, const S
     if (!rules.ok()) return Invalid("invalid alert_rules " + Where(*s) + ": " + rules.error().message());
     c.alert_rules = s->value;
   }
+  if (const auto* s = get("oidc_issuer")) {
+    if (s->value.rfind("https://", 0) != 0 || s->value.size() <= 8) {
+      return Invalid("invalid oidc_issuer " + Where(*s) + ": expected an https:// URL");
+    }
+    c.oidc_issuer = s->value;
+  }
+  if (const auto* s = get("oidc_audiences")) {
+    for (std::string_view a : SplitOn(s->value, ',')) {
+      a = TrimSpace(a);
+      if (!a.empty()) c.oidc_audiences.emplace_back(a);
+    }
+  }
+  if (const auto* s = get("oidc_jwks")) c.oidc_jwks = s->value;
+  if (const auto* s = get("oidc_jwks_file")) c.oidc_jwks_file = s->value;
+  if (c.oidc_issuer.empty() && (!c.oidc_jwks.empty() || !c.oidc_jwks_file.empty())) {
+    return Invalid("oidc_jwks and oidc_jwks_file need oidc_issuer");
+  }
+  if (!c.oidc_issuer.empty() && c.oidc_jwks.empty() == c.oidc_jwks_file.empty()) {
+    return Invalid("oidc_issuer needs exactly one of oidc_jwks (the JWKS JSON) and oidc_jwks_file");
+  }
+  if (!c.oidc_issuer.empty() && c.oidc_audiences.empty()) c.oidc_audiences = {"sts.amazonaws.com"};
   return c;
 }
 

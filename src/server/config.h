@@ -93,6 +93,12 @@ struct Config {
   int purge_interval_seconds = 60;
   std::string alert_webhook_url;  // empty: no alerts
   std::string alert_rules = "10/60s per-principal";  // see ParseAlertRules (server/alerts.h)
+  // One OpenID Connect provider registered at start (e.g. the cluster's service-account issuer),
+  // with its JWKS given inline or as a file; more can be made with the IAM API.
+  std::string oidc_issuer;
+  std::vector<std::string> oidc_audiences;  // default {"sts.amazonaws.com"} when an issuer is set
+  std::string oidc_jwks;
+  std::string oidc_jwks_file;
 
   bool tls() const { return tls_cert.has_value(); }
 };

@@ -834,6 +834,50 @@ class PodIdentityTest(ArcaTestCase):
 # The policy engine, end to end through boto3
 # =================================================================================================
 
+class ConfiguredIssuerTest(ArcaTestCase):
+    """An issuer registered from the server's settings (--oidc-issuer), its JWKS given inline
+    (--oidc-jwks): no IAM call and no file needed, as for a cluster whose issuer the server cannot
+    reach."""
+
+    ISSUER_HOST = "k8s.example.test/id/inline"
+    ISSUER = "https://" + ISSUER_HOST
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="arca-it-oidc-inline-")
+        cls.rsa = RsaKey(cls.tmp, "inline-1")
+        jwks = json.dumps({"keys": [cls.rsa.jwk()]})
+        cls.server_kwargs = {"extra_args": ("--oidc-issuer", cls.ISSUER, "--oidc-jwks", jwks)}
+        super().setUpClass()
+        cls.iam = cls.server.client(service="iam")
+        cls.sts = cls.server.client(service="sts")
+        provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{cls.ISSUER_HOST}"
+        trust = policy_doc({
+            "Effect": "Allow", "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{cls.ISSUER_HOST}:sub": "system:serviceaccount:ops:runner"}}})
+        cls.role_arn = cls.iam.create_role(RoleName="ops-runner",
+                                           AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(getattr(cls, "tmp", ""), ignore_errors=True)
+        super().tearDownClass()
+
+    def test_provider_from_settings_verifies_tokens(self):
+        listed = [p["Arn"] for p in self.iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+        self.assertIn(f"arn:aws:iam::{ACCOUNT}:oidc-provider/{self.ISSUER_HOST}", listed)
+        token = make_jwt(self.rsa, sa_claims("ops", "runner", issuer=self.ISSUER))
+        out = self.sts.assume_role_with_web_identity(RoleArn=self.role_arn, RoleSessionName="inline",
+                                                     WebIdentityToken=token)
+        self.assertTrue(out["Credentials"]["AccessKeyId"].startswith("ASIA"))
+        other = make_jwt(self.rsa, sa_claims("ops", "intruder", issuer=self.ISSUER))
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.sts.assume_role_with_web_identity(RoleArn=self.role_arn, RoleSessionName="xx",
+                                                   WebIdentityToken=other)
+        self.assertEqual(error_code(cm.exception), "AccessDenied")
+
+
 class PolicyEngineTest(ArcaTestCase):
     """Identity and resource policies, variables and conditions as the front-ends apply them."""
 

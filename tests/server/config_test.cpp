@@ -225,6 +225,30 @@ TEST(ResolveConfigTest, TlsNeedsCertAndKey) {
   EXPECT_EQ(*both->tls_key, "/k.pem");
 }
 
+TEST(ResolveConfigTest, AlertsAndOidcIssuer) {
+  auto c = ResolveConfig(Flags({{"alert_webhook_url", "http://127.0.0.1:9/hook"},
+                                {"alert_rules", "5/60s per-principal, 100/1m"},
+                                {"oidc_issuer", "https://k8s.example/id/1"},
+                                {"oidc_audiences", "sts.amazonaws.com, vault"},
+                                {"oidc_jwks_file", "/etc/arca/jwks.json"}}),
+                         {}, {});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->alert_webhook_url, "http://127.0.0.1:9/hook");
+  EXPECT_EQ(c->alert_rules, "5/60s per-principal, 100/1m");
+  EXPECT_EQ(c->oidc_issuer, "https://k8s.example/id/1");
+  EXPECT_EQ(c->oidc_audiences, (std::vector<std::string>{"sts.amazonaws.com", "vault"}));
+  EXPECT_EQ(c->oidc_jwks_file, "/etc/arca/jwks.json");
+  auto d = ResolveConfig(Flags({{"oidc_issuer", "https://k8s.example/id/1"}, {"oidc_jwks", "{}"}}), {}, {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->oidc_audiences, (std::vector<std::string>{"sts.amazonaws.com"}));
+
+  EXPECT_FALSE(ResolveConfig(Flags({{"alert_webhook_url", "ftp://x"}}), {}, {}).ok());
+  EXPECT_FALSE(ResolveConfig(Flags({{"alert_rules", "5"}}), {}, {}).ok());
+  EXPECT_FALSE(ResolveConfig(Flags({{"oidc_issuer", "http://insecure"}, {"oidc_jwks", "{}"}}), {}, {}).ok());
+  EXPECT_FALSE(ResolveConfig(Flags({{"oidc_issuer", "https://k8s.example"}}), {}, {}).ok());  // no JWKS
+  EXPECT_FALSE(ResolveConfig(Flags({{"oidc_jwks_file", "/x"}}), {}, {}).ok());  // no issuer
+}
+
 TEST(EnvTest, ReadsArcaVariablesAndIgnoresEmptyOnes) {
   FakeEnv env;
   env.vars = {{"ARCA_ACCOUNT_ID", "123456789012"}, {"ARCA_TLS_CERT", ""}, {"HOME", "/root"},
