@@ -1,7 +1,7 @@
 #pragma once
 // The audit key: an Ed25519 key pair that signs the log's digest records.
 //
-// Files: the private key is PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----") with mode 0600, created on
+// Files: the private key is PKCS#8 PEM (a "BEGIN PRIVATE KEY" block) with mode 0600, created on
 // first use; the public key is SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----") beside it,
 // mode 0644, so `openssl pkey -pubin -in audit.pub` reads it and it can be copied to wherever logs
 // are verified. A private key file readable by group or others is refused.

@@ -100,7 +100,7 @@ Caller User(std::string_view name) {
   c.arn = UserArn(name);
   c.user_id = "AIDAEXAMPLEUSER" + std::string(name);
   c.principal = std::string(name);
-  c.access_key_id = "AKIAEXAMPLEEXAMPLE01";
+  c.access_key_id = "AKIA-FAKE-EXAMPLE-01";
   return c;
 }
 

@@ -314,7 +314,7 @@ class LeastPrivilegeCliTest(ArcaTestCase):
         path = os.path.join(cls.server.log_dir, "decoy-credentials")
         if not os.path.exists(path):
             with open(path, "w") as f:
-                f.write("[arca]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+                f.write("[arca]\naws_access_key_id = AKIA-FAKE-DECOY-KEY\n"
                         "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
         return path
 
