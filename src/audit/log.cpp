@@ -303,7 +303,7 @@ void Log::AppendSerialized(std::string record_json, DurableCallback on_durable) 
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
-      wake = queue_.empty();
+      wake = queue_.empty() || queue_.size() + 1 == gather_target_;
       queue_.push_back(Item{std::move(record_json), std::move(on_durable)});
       on_durable = nullptr;
     }
@@ -380,8 +380,13 @@ void Log::Run() {
       }
     }
     if (!queue_.empty()) {
+      if (options_.gather_max.count() > 0 && queue_.size() < gather_target_ && !stopping_) {
+        cv_.wait_for(lock, options_.gather_max,
+                     [this] { return queue_.size() >= gather_target_ || stopping_; });
+      }
       std::vector<Item> batch;
       batch.swap(queue_);
+      gather_target_ = batch.size();
       lock.unlock();
       WriteBatch(batch);
       lock.lock();
