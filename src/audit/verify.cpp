@@ -135,12 +135,9 @@ std::optional<ChainFields> ParseChain(std::string_view line) {
   return f;
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-bool IsDigest(std::string_view line) { return StartsWith(line, "{\"arcaRecordType\":\"Digest\""); }
+bool IsDigest(std::string_view line) { return line.starts_with("{\"arcaRecordType\":\"Digest\""); }
 bool IsRecovery(std::string_view line) {
-  return StartsWith(line, "{\"arcaRecordType\":\"Recovery\"");
+  return line.starts_with("{\"arcaRecordType\":\"Recovery\"");
 }
 
 std::optional<TimePoint> EventTimeOf(std::string_view line) {

@@ -25,20 +25,16 @@ constexpr std::string_view kDefaultCoralNamespace = "com.amazonaws.secretsmanage
 
 constexpr std::size_t kMaxEchoedTarget = 128;
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
 // A form-encoded query-protocol request: POST with a form body, or GET with Action in the query.
 bool IsQueryProtocol(const http::Request& request) {
   if (request.Header("x-amz-target").has_value()) return false;
   if (request.method == "POST") {
     std::string content_type = AsciiLower(request.Header("content-type").value_or(""));
-    return StartsWith(content_type, aws::kFormContentType);
+    return content_type.starts_with(aws::kFormContentType);
   }
   if (request.method == "GET") {
     std::string_view q = request.Query();
-    return StartsWith(q, "Action=") || q.find("&Action=") != std::string_view::npos;
+    return q.starts_with("Action=") || q.find("&Action=") != std::string_view::npos;
   }
   return false;
 }
@@ -85,14 +81,14 @@ class Router::Impl {
 
   http::Response Handle(const http::Request& request) {
     std::string_view target = request.Header("x-amz-target").value_or(std::string_view());
-    if (StartsWith(target, kSecretsManagerPrefix)) {
+    if (target.starts_with(kSecretsManagerPrefix)) {
       if (secretsmanager_ != nullptr) return json_->Handle(request, *secretsmanager_);
       std::string request_id = aws::NewRequestId();
       log::Error("request failed", {{"request_id", request_id}, {"error", "secretsmanager is not wired"}});
       return aws::ErrorResponse(Error(Code::kUnavailable, "The service is not available."), request_id,
                                 kDefaultCoralNamespace);
     }
-    if (StartsWith(target, kCloudTrailPrefix) && cloudtrail_ != nullptr) {
+    if (target.starts_with(kCloudTrailPrefix) && cloudtrail_ != nullptr) {
       return json_->Handle(request, *cloudtrail_);
     }
     if (query_ != nullptr && IsQueryProtocol(request)) return HandleQuery(request);

@@ -32,10 +32,6 @@ Error Unrecognized(std::string detail = {}) {
   return Error(Code::kUnrecognizedClient, std::string(kInvalidToken), std::move(detail));
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
 char RandomChar(std::string_view alphabet) {
   return alphabet[crypto::RandomBelow(static_cast<std::uint32_t>(alphabet.size()))];
 }
@@ -158,7 +154,7 @@ Result<TemporaryCredentials> SessionTokens::Issue(Caller session) {
 
 Result<std::pair<Caller, std::shared_ptr<const SecretBytes>>> SessionTokens::Resolve(
     std::string_view access_key_id, std::string_view session_token) {
-  if (!StartsWith(access_key_id, kKeyIdPrefix) || access_key_id.size() != kKeyIdPrefix.size() + kKeyIdRandomChars) {
+  if (!access_key_id.starts_with(kKeyIdPrefix) || access_key_id.size() != kKeyIdPrefix.size() + kKeyIdRandomChars) {
     return Unrecognized("a session token with the access key id " + std::string(access_key_id));
   }
   if (session_token.empty() || session_token.size() > kMaxSessionTokenChars) {

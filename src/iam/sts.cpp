@@ -23,10 +23,6 @@ constexpr std::string_view kNoVerificationKey =
     "Couldn't retrieve verification key from your identity provider,  please reference "
     "AssumeRoleWithWebIdentity documentation for requirements";
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
 // ---- request validation with AWS's messages ----
 
 // Collects model-constraint violations: "N validation error(s) detected: Value 'x' at 'member' failed
@@ -114,11 +110,11 @@ Status RefuseUnsupported(const std::vector<std::string>& names, std::string_view
 bool IsRoleArn(std::string_view s) {
   std::optional<Arn> arn = Arn::Parse(s);
   return arn.has_value() && arn->service == "iam" && arn->region.empty() && !arn->account.empty() &&
-         StartsWith(arn->resource, "role/") && arn->resource.size() > 5 && arn->resource.back() != '/';
+         arn->resource.starts_with("role/") && arn->resource.size() > 5 && arn->resource.back() != '/';
 }
 
 std::string StripHttps(std::string_view url) {
-  if (StartsWith(url, "https://")) url.remove_prefix(8);
+  if (url.starts_with("https://")) url.remove_prefix(8);
   return std::string(url);
 }
 

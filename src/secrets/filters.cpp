@@ -9,29 +9,25 @@ namespace arca::secrets {
 
 namespace {
 
-bool StartsWith(const std::string& s, const std::string& prefix) {
-  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
-}
-
 bool AnyWordStartsWith(const std::vector<std::string>& words, const std::string& prefix) {
-  return std::any_of(words.begin(), words.end(), [&](const auto& w) { return StartsWith(w, prefix); });
+  return std::any_of(words.begin(), words.end(), [&](const auto& w) { return w.starts_with(prefix); });
 }
 
 bool MatchOne(const std::string& key, const std::string& value, const FilterSubject& s) {
-  if (key == "name") return StartsWith(s.name, value);
+  if (key == "name") return s.name.starts_with(value);
   if (key == "tag-key") {
-    return std::any_of(s.tags.begin(), s.tags.end(), [&](const Tag& t) { return StartsWith(t.key, value); });
+    return std::any_of(s.tags.begin(), s.tags.end(), [&](const Tag& t) { return t.key.starts_with(value); });
   }
   if (key == "tag-value") {
-    return std::any_of(s.tags.begin(), s.tags.end(), [&](const Tag& t) { return StartsWith(t.value, value); });
+    return std::any_of(s.tags.begin(), s.tags.end(), [&](const Tag& t) { return t.value.starts_with(value); });
   }
-  if (key == "primary-region") return !s.primary_region.empty() && StartsWith(s.primary_region, value);
-  if (key == "owning-service") return !s.owning_service.empty() && StartsWith(s.owning_service, value);
+  if (key == "primary-region") return !s.primary_region.empty() && s.primary_region.starts_with(value);
+  if (key == "owning-service") return !s.owning_service.empty() && s.owning_service.starts_with(value);
   if (key == "description") {
     // Every word of the value must begin a word of the description (not case-sensitive).
     auto words = SplitWords(s.description);
     auto wanted = SplitWords(value);
-    if (wanted.empty()) return StartsWith(AsciiLower(s.description), AsciiLower(value));
+    if (wanted.empty()) return AsciiLower(s.description).starts_with(AsciiLower(value));
     return std::all_of(wanted.begin(), wanted.end(),
                        [&](const std::string& w) { return AnyWordStartsWith(words, w); });
   }

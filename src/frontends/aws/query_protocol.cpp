@@ -15,10 +15,6 @@ namespace {
 
 constexpr std::size_t kMaxEchoedAction = 128;
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
 // "12" -> 12; 0 for anything that is not a positive decimal number without leading zeros.
 std::size_t MemberIndex(std::string_view s) {
   if (s.empty() || s.size() > 6 || s[0] == '0') return 0;
@@ -77,7 +73,7 @@ std::vector<std::string> QueryParams::List(std::string_view prefix) const {
   std::string head = std::string(prefix) + ".member.";
   std::map<std::size_t, std::string> by_index;
   for (const auto& [k, v] : entries_) {
-    if (!StartsWith(k, head)) continue;
+    if (!k.starts_with(head)) continue;
     std::size_t n = MemberIndex(std::string_view(k).substr(head.size()));
     if (n != 0) by_index.emplace(n, v);
   }
@@ -95,7 +91,7 @@ std::vector<std::vector<std::pair<std::string, std::string>>> QueryParams::Struc
   std::string head = std::string(prefix) + ".member.";
   std::map<std::size_t, std::vector<std::pair<std::string, std::string>>> by_index;
   for (const auto& [k, v] : entries_) {
-    if (!StartsWith(k, head)) continue;
+    if (!k.starts_with(head)) continue;
     std::string_view rest = std::string_view(k).substr(head.size());
     std::size_t dot = rest.find('.');
     if (dot == std::string_view::npos) continue;
@@ -173,7 +169,7 @@ namespace {
 boost::json::object ParametersOf(const QueryParams& params) {
   boost::json::object out;
   for (const auto& [k, v] : params.entries()) {
-    if (k == "Action" || k == "Version" || StartsWith(k, "X-Amz-")) continue;
+    if (k == "Action" || k == "Version" || k.starts_with("X-Amz-")) continue;
     out[k] = v;
   }
   return out;

@@ -10,10 +10,6 @@ namespace arca::frontends::aws {
 
 namespace {
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
 audit::IdentityInput IdentityOf(const iam::Caller& c) {
   audit::IdentityInput id;
   if (c.arn.empty()) return id;  // not authenticated by a signature (AssumeRoleWithWebIdentity)
@@ -68,8 +64,8 @@ void RecordUnauthenticated(const RequestHooks& hooks, std::string_view service, 
 }
 
 bool IsReadOnlyOperation(std::string_view op) {
-  return StartsWith(op, "Get") || StartsWith(op, "List") || StartsWith(op, "Describe") ||
-         StartsWith(op, "BatchGet") || StartsWith(op, "Lookup") || StartsWith(op, "Validate");
+  return op.starts_with("Get") || op.starts_with("List") || op.starts_with("Describe") ||
+         op.starts_with("BatchGet") || op.starts_with("Lookup") || op.starts_with("Validate");
 }
 
 RequestScope::RequestScope(const RequestHooks& hooks, OperationContext& ctx, std::string_view service,
