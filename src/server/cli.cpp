@@ -5,16 +5,14 @@
 #include <exception>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "audit/verify.h"
 #include "core/clock.h"
 #include "server/app.h"
 #include "server/config.h"
-
-#ifndef ARCA_VERSION
-#define ARCA_VERSION "0.0.0"
-#endif
 
 namespace arca::server {
 
@@ -24,30 +22,40 @@ const std::map<std::string_view, std::string_view>& FlagHelp() {
   static const std::map<std::string_view, std::string_view> help = {
       {"config", "YAML config file (env ARCA_CONFIG)"},
       {"data_dir", "data directory (env ARCA_DATA_DIR; default ./arca-data)"},
-      {"listen", "HOST:PORT or [IPV6]:PORT to listen on; port 0 picks a free port (env ARCA_LISTEN; "
-                 "default 127.0.0.1:8200)"},
+      {"listen",
+       "HOST:PORT or [IPV6]:PORT to listen on; port 0 picks a free port (env ARCA_LISTEN; "
+       "default 127.0.0.1:8200)"},
       {"tls_cert", "PEM certificate chain; serves HTTPS with --tls-key (env ARCA_TLS_CERT)"},
       {"tls_key", "PEM private key (env ARCA_TLS_KEY)"},
-      {"master_key_file", "master key file (env ARCA_MASTER_KEY_FILE; default DATA_DIR/master.key). "
-                          "ARCA_MASTER_KEY may hold the key text instead"},
-      {"account_id", "12-digit AWS account id used in ARNs (env ARCA_ACCOUNT_ID; default 000000000000)"},
+      {"master_key_file",
+       "master key file (env ARCA_MASTER_KEY_FILE; default DATA_DIR/master.key). "
+       "ARCA_MASTER_KEY may hold the key text instead"},
+      {"account_id",
+       "12-digit AWS account id used in ARNs (env ARCA_ACCOUNT_ID; default 000000000000)"},
       {"log_level", "debug, info, warn or error (env ARCA_LOG_LEVEL; default info)"},
       {"max_body_bytes", "largest request body (env ARCA_MAX_BODY_BYTES; default 1048576)"},
-      {"max_header_bytes", "largest request header block (env ARCA_MAX_HEADER_BYTES; default 16384)"},
+      {"max_header_bytes",
+       "largest request header block (env ARCA_MAX_HEADER_BYTES; default 16384)"},
       {"idle_timeout_seconds", "close idle keep-alive connections after this (default 60)"},
       {"threads", "request threads; 0 is one per core (env ARCA_THREADS; default 0)"},
-      {"purge_interval_seconds", "how often deleted secrets past their recovery window are removed "
-                                 "(default 60)"},
-      {"alert_webhook_url", "POST a JSON alert here when an alert rule fires (env ARCA_ALERT_WEBHOOK_URL)"},
-      {"oidc_issuer", "register this https:// OpenID Connect issuer (e.g. a cluster's service-account "
-                      "issuer) as an IAM OIDC provider at start (env ARCA_OIDC_ISSUER)"},
-      {"oidc_audiences", "comma-separated client ids (audiences) for oidc_issuer (default "
-                         "sts.amazonaws.com)"},
+      {"purge_interval_seconds",
+       "how often deleted secrets past their recovery window are removed "
+       "(default 60)"},
+      {"alert_webhook_url",
+       "POST a JSON alert here when an alert rule fires (env ARCA_ALERT_WEBHOOK_URL)"},
+      {"oidc_issuer",
+       "register this https:// OpenID Connect issuer (e.g. a cluster's service-account "
+       "issuer) as an IAM OIDC provider at start (env ARCA_OIDC_ISSUER)"},
+      {"oidc_audiences",
+       "comma-separated client ids (audiences) for oidc_issuer (default "
+       "sts.amazonaws.com)"},
       {"oidc_jwks", "the issuer's JWKS, inline JSON (env ARCA_OIDC_JWKS)"},
-      {"oidc_jwks_file", "a file holding the issuer's JWKS, re-read when it changes "
-                         "(env ARCA_OIDC_JWKS_FILE)"},
-      {"alert_rules", "denied-request alert rules, e.g. \"5/60s per-principal, 100/60s\" "
-                      "(env ARCA_ALERT_RULES; default \"10/60s per-principal\" when a webhook is set)"},
+      {"oidc_jwks_file",
+       "a file holding the issuer's JWKS, re-read when it changes "
+       "(env ARCA_OIDC_JWKS_FILE)"},
+      {"alert_rules",
+       "denied-request alert rules, e.g. \"5/60s per-principal, 100/60s\" "
+       "(env ARCA_ALERT_RULES; default \"10/60s per-principal\" when a webhook is set)"},
   };
   return help;
 }
@@ -63,7 +71,8 @@ std::string_view TypeName(std::string_view key) {
   if (key == "oidc_audiences") return "IDS";
   if (key == "oidc_jwks") return "JSON";
   if (key == "oidc_jwks_file") return "FILE";
-  if (key == "config" || key == "tls_cert" || key == "tls_key" || key == "master_key_file") return "FILE";
+  if (key == "config" || key == "tls_cert" || key == "tls_key" || key == "master_key_file")
+    return "FILE";
   return "N";
 }
 
@@ -76,8 +85,9 @@ struct FlagSet {
     for (const auto& k : ConfigKeys()) {
       if (k.key != key) continue;
       const std::string name(k.key);
-      options[name] = app->add_option(std::string(k.flag), values[name], std::string(FlagHelp().at(k.key)))
-                          ->type_name(std::string(TypeName(k.key)));
+      options[name] =
+          app->add_option(std::string(k.flag), values[name], std::string(FlagHelp().at(k.key)))
+              ->type_name(std::string(TypeName(k.key)));
     }
   }
 
@@ -117,81 +127,74 @@ int RunAuditVerify(const Config& config, const std::string& since, const std::st
   return report->ok() ? kExitOk : kExitFailure;
 }
 
-int Dispatch(int argc, char** argv) {
-  CLI::App app("Arca: a self-hosted secrets server compatible with AWS Secrets Manager.", "arca");
-  app.set_version_flag("--version", "arca " ARCA_VERSION);
-  app.require_subcommand(0, 1);
-
-  CLI::App* server = app.add_subcommand(
-      "server", "Run the Arca server (settings: flags > ARCA_* environment > --config file > defaults)");
-  server->require_subcommand(0, 1);
+struct Commands {
+  CLI::App* server = nullptr;
+  CLI::App* rekey = nullptr;
+  CLI::App* verify = nullptr;
   FlagSet server_flags;
-  for (const auto& k : ConfigKeys()) server_flags.Add(server, k.key);
-
-  CLI::App* rekey = server->add_subcommand(
-      "rekey",
-      "Add a new master key version to the key file and re-wrap every data key with it; a running server "
-      "keeps serving and picks the new version up by itself");
   FlagSet rekey_flags;
-  for (std::string_view key : {"data_dir", "master_key_file", "config", "log_level"}) {
-    rekey_flags.Add(rekey, key);
-  }
-
-  CLI::App* audit = app.add_subcommand("audit", "Inspect the audit log");
-  audit->require_subcommand(1);
-  CLI::App* verify = audit->add_subcommand(
-      "verify",
-      "Check the audit log's hash chain, sequence numbers and digest signatures; report the first edited, "
-      "missing, reordered or truncated record and exit 1");
   FlagSet verify_flags;
-  for (std::string_view key : {"data_dir", "config", "log_level"}) verify_flags.Add(verify, key);
   std::string verify_since;
   std::string verify_public_key;
-  verify->add_option("--since", verify_since,
-                     "check the records from this time on: 2026-11-25T10:00:00Z, 2026-11-25, or an age (24h, 7d)")
-      ->type_name("TIME");
-  verify->add_option("--public-key", verify_public_key, "the audit public key (default DATA_DIR/audit.pub)")
-      ->type_name("FILE");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
-  }
+  std::optional<int> Run() {
+    if (verify->parsed()) {
+      Settings verify_settings;
+      verify_flags.Collect(&verify_settings);
+      auto config = LoadConfig(verify_settings, ProcessEnv());
+      ScrubMasterKeyFromEnvironment();
+      if (!config.ok()) return ConfigError(config.error());
+      return RunAuditVerify(*config, verify_since, verify_public_key);
+    }
+    if (!server->parsed()) return std::nullopt;
+    Settings flags;
+    server_flags.Collect(&flags);
+    const bool is_rekey = rekey->parsed();
+    if (is_rekey) rekey_flags.Collect(&flags);
 
-  if (verify->parsed()) {
-    Settings verify_settings;
-    verify_flags.Collect(&verify_settings);
-    auto config = LoadConfig(verify_settings, ProcessEnv());
-    ScrubMasterKeyFromEnvironment();
+    auto config = LoadConfig(flags, ProcessEnv());
+    ScrubMasterKeyFromEnvironment();  // the text now lives only in config->master_key
     if (!config.ok()) return ConfigError(config.error());
-    return RunAuditVerify(*config, verify_since, verify_public_key);
+    return is_rekey ? RunRekey(std::move(config).value()) : RunServer(std::move(config).value());
   }
-  if (!server->parsed()) {
-    std::cout << app.help();
-    return kExitUsage;
-  }
-  Settings flags;
-  server_flags.Collect(&flags);
-  const bool is_rekey = rekey->parsed();
-  if (is_rekey) rekey_flags.Collect(&flags);
-
-  auto config = LoadConfig(flags, ProcessEnv());
-  ScrubMasterKeyFromEnvironment();  // the text now lives only in config->master_key
-  if (!config.ok()) return ConfigError(config.error());
-  return is_rekey ? RunRekey(std::move(config).value()) : RunServer(std::move(config).value());
-}
+};
 
 }  // namespace
 
-int Main(int argc, char** argv) {
-  try {
-    return Dispatch(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "arca: fatal: " << e.what() << "\n";
-    return kExitFailure;
+std::function<std::optional<int>()> AddCommands(CLI::App* app) {
+  auto c = std::make_shared<Commands>();
+  c->server = app->add_subcommand(
+      "server",
+      "Run the Arca server (settings: flags > ARCA_* environment > --config file > defaults)");
+  c->server->require_subcommand(0, 1);
+  for (const auto& k : ConfigKeys()) c->server_flags.Add(c->server, k.key);
+
+  c->rekey = c->server->add_subcommand("rekey",
+                                       "Add a new master key version to the key file and re-wrap "
+                                       "every data key with it; a running server "
+                                       "keeps serving and picks the new version up by itself");
+  for (std::string_view key : {"data_dir", "master_key_file", "config", "log_level"}) {
+    c->rekey_flags.Add(c->rekey, key);
   }
+
+  CLI::App* audit = app->add_subcommand("audit", "Inspect the audit log");
+  audit->require_subcommand(1);
+  c->verify = audit->add_subcommand("verify",
+                                    "Check the audit log's hash chain, sequence numbers and digest "
+                                    "signatures; report the first edited, "
+                                    "missing, reordered or truncated record and exit 1");
+  for (std::string_view key : {"data_dir", "config", "log_level"})
+    c->verify_flags.Add(c->verify, key);
+  c->verify
+      ->add_option("--since", c->verify_since,
+                   "check the records from this time on: 2026-11-25T10:00:00Z, 2026-11-25, or an "
+                   "age (24h, 7d)")
+      ->type_name("TIME");
+  c->verify
+      ->add_option("--public-key", c->verify_public_key,
+                   "the audit public key (default DATA_DIR/audit.pub)")
+      ->type_name("FILE");
+  return [c] { return c->Run(); };
 }
 
 }  // namespace arca::server

@@ -1,8 +1,17 @@
 #pragma once
-// The `arca` command line: `arca --version`, `arca --help`, `arca server [...]`, `arca server rekey`.
+// The server's commands: `arca server [...]`, `arca server rekey`, `arca audit verify`.
+
+#include <functional>
+#include <optional>
+
+namespace CLI {
+class App;
+}
 
 namespace arca::server {
 
-int Main(int argc, char** argv);
+// Adds the server's subcommands to `app`. After app.parse(), the returned function runs the command
+// that was chosen and returns its exit status, or nullopt when none of these commands was chosen.
+std::function<std::optional<int>()> AddCommands(CLI::App* app);
 
 }  // namespace arca::server

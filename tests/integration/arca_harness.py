@@ -415,6 +415,23 @@ class ArcaServer:
                 parsed = None
         return p.returncode, parsed, p.stderr.decode("utf-8", "replace")
 
+    def cli(self, *args, env=None, input=None, timeout=60, cwd=None, home=None):
+        """Runs the `arca` client commands against this server: returns a CompletedProcess (text).
+
+        The client finds this server's admin key the way a local user's does: through
+        ARCA_DATA_DIR/credentials (profile arca), with no AWS_* variables and an empty HOME.
+        """
+        home = home or os.path.join(self.log_dir, "home")
+        os.makedirs(home, exist_ok=True)
+        e = clean_env({
+            "ARCA_ENDPOINT": self.endpoint,
+            "ARCA_DATA_DIR": self.data_dir,
+            "HOME": home,
+        })
+        e.update(env or {})
+        return subprocess.run([arca_bin()] + list(args), input=input, capture_output=True, text=True,
+                              env=e, timeout=timeout, cwd=cwd or self.log_dir)
+
     # ---- raw protocol -----------------------------------------------------------------------------
 
     def signed_request(self, target, body, region=DEFAULT_REGION, credentials=None, when=None,
