@@ -10,7 +10,7 @@ packages=(
 )
 if [ "${1:-}" = "--test" ]; then
   # Test-only: GoogleTest, the real clients the integration tests drive, the load generator.
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-boto3 python3-dotenv python3-yaml awscli wrk sqlite3 openssl curl)
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-boto3 python3-dotenv python3-yaml awscli zsh wrk sqlite3 openssl curl)
 fi
 
 missing=()

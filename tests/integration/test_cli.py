@@ -293,9 +293,15 @@ class SecretCommandsTest(ArcaTestCase):
         self.assertIn("--dry-run", complete("bootstrap", "--dr"))
         zsh = self.server.cli("completion", "zsh").stdout
         self.assertIn("bashcompinit", zsh)
-        if shutil.which("zsh"):
-            p = subprocess.run(["zsh", "-n", "-c", zsh], capture_output=True, text=True)
-            self.assertEqual(p.returncode, 0, p.stderr)
+        zpath = os.path.join(self.server.log_dir, "arca-completion.zsh")
+        with open(zpath, "w") as f:
+            f.write(zsh)
+        zsh_bin = shutil.which("zsh")
+        self.assertIsNotNone(zsh_bin, "zsh is needed (scripts/deps.sh --test installs it)")
+        p = subprocess.run([zsh_bin, "-f", "-c", f"source {zpath} && print -r -- ${{_comps[arca]}}"],
+                           capture_output=True, text=True, env=clean_env({"HOME": self.server.log_dir}))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("_arca", p.stdout)
 
 
 CHILD = r"""

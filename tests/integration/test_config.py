@@ -36,7 +36,7 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(c.get_secret_value(SecretId=name)["SecretString"], "cfg-value")
         return name
 
-    def test_tls_with_boto3_and_the_aws_cli(self):
+    def test_tls_with_boto3_the_aws_cli_and_the_arca_client(self):
         openssl = shutil.which("openssl")
         self.assertIsNotNone(openssl, "openssl is needed (scripts/deps.sh --test installs it)")
         d = self.tempdir("tls")
@@ -63,6 +63,14 @@ class ConfigTest(unittest.TestCase):
                                "get-secret-value", "--secret-id", name, endpoint=False)
         self.assertEqual(rc, 0, err)
         self.assertEqual(out["SecretString"], "over-tls")
+        # The arca client: verified with --ca-bundle (or AWS_CA_BUNDLE), refused without it.
+        p = srv.cli("secret", "get", name, "--endpoint", url, "--ca-bundle", cert)
+        self.assertEqual((p.returncode, p.stdout), (0, "over-tls\n"), p.stderr)
+        p = srv.cli("secret", "get", name, "--endpoint", url, env={"AWS_CA_BUNDLE": cert})
+        self.assertEqual((p.returncode, p.stdout), (0, "over-tls\n"), p.stderr)
+        p = srv.cli("secret", "get", name, "--endpoint", url)
+        self.assertEqual(p.returncode, 6, p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
         # Plain HTTP to the TLS port gets no answer in HTTP.
         with self.assertRaises(Exception):
             srv.get("/healthz")
