@@ -64,10 +64,6 @@ struct DigestFields {
 };
 std::string DigestMessage(const DigestFields& d);
 
-// "2026-11-25T10:00:00Z", with optional fraction ".123" and "+00:00"/"Z"; also a bare date
-// "2026-11-25" (midnight UTC). false on anything else.
-bool ParseIsoTime(std::string_view s, TimePoint* out);
-
 // Strips the arca chain members from an event line, giving the CloudTrail record's JSON. The chain
 // members are the line's last members, so this is a cut, not a parse. The line unchanged when they
 // are absent.

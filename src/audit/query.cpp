@@ -185,7 +185,7 @@ std::optional<TimePoint> EventTimeOf(std::string_view line) {
   const std::size_t end = line.find('"', start);
   if (end == std::string_view::npos) return std::nullopt;
   TimePoint t;
-  if (!ParseIsoTime(line.substr(start, end - start), &t)) return std::nullopt;
+  if (!ParseIso8601(line.substr(start, end - start), &t)) return std::nullopt;
   return t;
 }
 

@@ -148,7 +148,7 @@ std::optional<TimePoint> EventTimeOf(std::string_view line) {
   const std::size_t end = line.find('"', start);
   if (end == std::string_view::npos) return std::nullopt;
   TimePoint t;
-  if (!ParseIsoTime(line.substr(start, end - start), &t)) return std::nullopt;
+  if (!ParseIso8601(line.substr(start, end - start), &t)) return std::nullopt;
   return t;
 }
 
@@ -235,7 +235,7 @@ Result<std::optional<Anchor>> FindAnchor(const std::vector<LogFile>& files, Time
     std::optional<Digest> d = ParseDigest(line.text);
     std::optional<ChainFields> chain = ParseChain(line.text);
     TimePoint t;
-    if (!d || !chain || !ParseIsoTime(d->fields.time, &t)) continue;  // the main pass reports it
+    if (!d || !chain || !ParseIso8601(d->fields.time, &t)) continue;  // the main pass reports it
     if (t > since) break;
     anchor = Anchor{line.file,
                     line_offset,
@@ -590,7 +590,7 @@ Result<TimePoint> ParseSince(std::string_view text, TimePoint now) {
     }
   }
   TimePoint t;
-  if (ParseIsoTime(text, &t)) return t;
+  if (ParseIso8601(text, &t)) return t;
   return Error(Code::kInvalidParameter,
                "--since must be a time (2026-11-25T10:00:00Z), a date (2026-11-25) "
                "or an age (30m, 24h, 7d), not \"" +

@@ -305,45 +305,6 @@ void AppendParam(std::string& out, std::string_view name, std::string_view value
   out.append(crypto::sigv4::UriEncode(value, true));
 }
 
-// "2015-08-30T12:36:00Z", with optional fractional seconds and a Z or +00:00 offset.
-std::optional<std::chrono::system_clock::time_point> ParseIso8601(std::string_view s) {
-  s = TrimSpace(s);
-  auto digits = [&s](std::size_t pos, std::size_t n, int* out) {
-    if (pos + n > s.size()) return false;
-    int v = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-  };
-  std::tm tm{};
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!digits(0, 4, &year) || s.size() < 19 || s[4] != '-' || !digits(5, 2, &month) ||
-      s[7] != '-' || !digits(8, 2, &day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !digits(11, 2, &hour) || s[13] != ':' || !digits(14, 2, &minute) || s[16] != ':' ||
-      !digits(17, 2, &second)) {
-    return std::nullopt;
-  }
-  std::size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-  }
-  std::string_view zone = s.substr(pos);
-  if (zone != "Z" && zone != "z" && zone != "+00:00" && zone != "") return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
-    return std::nullopt;
-  }
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
 
 }  // namespace
 
@@ -479,7 +440,7 @@ Result<Credentials> AssumeRoleWithWebIdentity(const ClientOptions& options,
   out.secret_access_key = SecretBytes::FromString(std::move(*secret));
   out.session_token = std::move(*session_token);
   if (expiration) {
-    out.expiration = ParseIso8601(*expiration);
+    if (TimePoint t; ParseIso8601(*expiration, &t)) out.expiration = t;
     if (!out.expiration) {
       return Error(Code::kInternal, "the AssumeRoleWithWebIdentity answer from " +
                                         options.endpoint +

@@ -85,4 +85,61 @@ std::string FormatIso8601(TimePoint t, bool with_millis) {
   return out;
 }
 
+namespace {
+
+bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+bool ParseIso8601(std::string_view s, TimePoint* out) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d)) {
+    return false;
+  }
+  std::size_t pos = 10;
+  std::chrono::milliseconds frac{0};
+  if (pos < s.size()) {
+    if ((s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') || !Digits(s, pos + 1, 2, &h) ||
+        s.size() < pos + 9 || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, &mi) ||
+        s[pos + 6] != ':' || !Digits(s, pos + 7, 2, &sec)) {
+      return false;
+    }
+    pos += 9;
+    if (pos < s.size() && s[pos] == '.') {
+      ++pos;
+      int ms = 0, scale = 100, count = 0;
+      while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+        if (count < 3) ms += (s[pos] - '0') * scale;
+        scale /= 10;
+        ++count;
+        ++pos;
+      }
+      if (count == 0) return false;
+      frac = std::chrono::milliseconds(ms);
+    }
+    std::string_view zone = s.substr(pos);
+    if (!(zone.empty() || zone == "Z" || zone == "z" || zone == "+00:00")) return false;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
+  const std::chrono::year_month_day ymd{std::chrono::year(y),
+                                        std::chrono::month(static_cast<unsigned>(mo)),
+                                        std::chrono::day(static_cast<unsigned>(d))};
+  if (!ymd.ok()) return false;
+  const std::chrono::sys_days days(ymd);
+  *out = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+      days.time_since_epoch() + std::chrono::hours(h) + std::chrono::minutes(mi) +
+      std::chrono::seconds(sec) + frac));
+  return true;
+}
+
 }  // namespace arca

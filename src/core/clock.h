@@ -50,5 +50,8 @@ std::string FormatDateStamp(TimePoint t);
 bool ParseAmzDate(std::string_view s, TimePoint* out);
 // "2015-08-30T12:36:00Z" (ISO 8601, UTC, seconds), and "...12:36:00.123Z" with milliseconds.
 std::string FormatIso8601(TimePoint t, bool with_millis = false);
+// "2026-11-25T10:00:00Z", with optional fraction ".123" and "+00:00"/"Z"; also a bare date
+// "2026-11-25" (midnight UTC). false on anything else.
+bool ParseIso8601(std::string_view s, TimePoint* out);
 
 }  // namespace arca

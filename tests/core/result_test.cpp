@@ -68,6 +68,20 @@ TEST(ClockTest, AmzDateRoundTrip) {
   EXPECT_EQ(FormatIso8601(t), "2024-02-29T00:00:00Z");
 }
 
+TEST(ClockTest, Iso8601Parsing) {
+  TimePoint t;
+  ASSERT_TRUE(ParseIso8601("2015-08-30T12:36:00Z", &t));
+  EXPECT_EQ(FormatIso8601(t), "2015-08-30T12:36:00Z");
+  ASSERT_TRUE(ParseIso8601("2015-08-30T12:36:00.123+00:00", &t));
+  EXPECT_EQ(FormatIso8601(t, true), "2015-08-30T12:36:00.123Z");
+  ASSERT_TRUE(ParseIso8601("2026-11-25", &t));  // a bare date: midnight UTC
+  EXPECT_EQ(FormatIso8601(t), "2026-11-25T00:00:00Z");
+  EXPECT_FALSE(ParseIso8601("2015-08-30T12:36:00+02:00", &t));  // only UTC
+  EXPECT_FALSE(ParseIso8601("2015-02-30T12:36:00Z", &t));
+  EXPECT_FALSE(ParseIso8601("2015-08-30T25:36:00Z", &t));
+  EXPECT_FALSE(ParseIso8601("yesterday", &t));
+}
+
 TEST(IdsTest, RequestUuidsAreWellFormedAndDistinct) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {

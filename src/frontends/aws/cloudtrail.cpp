@@ -30,7 +30,7 @@ Result<std::optional<TimePoint>> OptTimestamp(const bj::object& o, std::string_v
     seconds = v->get_double();
   } else if (v->is_string()) {
     TimePoint t;
-    if (audit::ParseIsoTime(v->get_string(), &t)) return std::optional<TimePoint>(t);
+    if (ParseIso8601(v->get_string(), &t)) return std::optional<TimePoint>(t);
     return Error(Code::kSerialization,
                  "Unexpected value for " + std::string(key) + ": expected a timestamp.");
   } else {
