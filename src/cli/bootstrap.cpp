@@ -311,8 +311,7 @@ void AddBootstrapCommand(CLI::App* app, Context* ctx) {
   auto args = std::make_shared<BootstrapArgs>();
   CLI::App* cmd = app->add_subcommand(
       "bootstrap",
-      "Create or update an environment's secrets from a manifest: prints the plan (create / update "
-      "/ "
+      "Create or update an environment's secrets from a manifest: prints the plan (create / update / "
       "unchanged), then applies it. Re-running changes nothing; generated values are kept");
   cmd->footer(kFooter);
   ctx->AddGlobalOptions(cmd);

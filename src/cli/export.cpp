@@ -353,8 +353,7 @@ void AddExportImportCommands(CLI::App* app, Context* ctx) {
     auto a = std::make_shared<ExportArgs>();
     CLI::App* cmd = app->add_subcommand(
         "export",
-        "Print secrets as a dotenv file, JSON, shell exports or Kubernetes Secrets. JSON keys "
-        "become "
+        "Print secrets as a dotenv file, JSON, shell exports or Kubernetes Secrets. JSON keys become "
         "variables (upper-cased, other characters '_'); with several secrets, later ones win");
     cmd->footer(kExportFooter);
     ctx->AddGlobalOptions(cmd);
