@@ -261,6 +261,16 @@ class SecretCommandsTest(ArcaTestCase):
                             env={"ARCA_ENDPOINT": "", "AWS_ENDPOINT_URL": self.server.endpoint})
         self.assertEqual(p.stdout, "eu\n", p.stderr)
 
+    def test_a_fresh_local_server_needs_no_set_up(self):
+        # Run from a directory holding the server's data directory as ./arca-data, with no
+        # ARCA_DATA_DIR and no AWS_* settings: the client finds the admin key there.
+        cwd = tempfile.mkdtemp(prefix="arca-it-cwd-", dir=self.server.log_dir)
+        os.symlink(self.server.data_dir, os.path.join(cwd, "arca-data"))
+        name = unique("cli/local")
+        self.sm.create_secret(Name=name, SecretString="local")
+        p = self.server.cli("secret", "get", name, cwd=cwd, env={"ARCA_DATA_DIR": ""})
+        self.assertEqual((p.returncode, p.stdout), (0, "local\n"), p.stderr)
+
     def test_help_of_every_command_has_an_example(self):
         commands = [["secret", c] for c in ("put", "get", "list", "describe", "history", "rollback", "diff",
                                             "delete", "restore", "rotate", "tag", "untag")]
