@@ -15,6 +15,7 @@
 #include "secrets/meta.h"
 #include "secrets/password.h"
 #include "secrets/policy.h"
+#include "secrets/schedule.h"
 
 namespace arca::secrets {
 
@@ -633,23 +634,10 @@ class SecretsService::Impl {
   std::optional<TimePoint> NextRotation(const Loaded& s) const {
     const auto& rot = s.meta.rotation;
     if (!rot.enabled || !rot.rules) return std::nullopt;
-    std::int64_t base = rot.last_rotated_ms.value_or(s.row.created_ms);
-    std::optional<std::int64_t> period_ms;
-    if (rot.rules->automatically_after_days) {
-      period_ms = *rot.rules->automatically_after_days * kDayMs;
-    } else if (rot.rules->schedule_expression) {
-      // rate(N days|hours); cron() schedules are computed by the rotation engine (later issue).
-      const std::string& e = *rot.rules->schedule_expression;
-      unsigned n = 0;
-      char unit[16] = {};
-      if (std::sscanf(e.c_str(), "rate(%u %15[a-z])", &n, unit) == 2 && n > 0) {  // NOLINT
-        std::string u(unit);
-        if (u == "day" || u == "days") period_ms = static_cast<std::int64_t>(n) * kDayMs;
-        if (u == "hour" || u == "hours") period_ms = static_cast<std::int64_t>(n) * 3600 * 1000;
-      }
-    }
-    if (!period_ms) return std::nullopt;
-    return FromUnixMillis(base + *period_ms);
+    auto schedule = RotationSchedule::Parse(*rot.rules);
+    if (!schedule.ok() || !schedule->has_value()) return std::nullopt;  // no (valid) schedule stored
+    const TimePoint last = FromUnixMillis(rot.last_rotated_ms.value_or(s.row.created_ms));
+    return (*schedule)->NextRotationDate(last, clock_.Now());
   }
 
   FilterSubject SubjectOf(const Loaded& s) const {
@@ -1412,29 +1400,8 @@ Result<RotateSecretOutput> SecretsService::RotateSecret(const Context& ctx,
     }
   }
   if (in.rotation_rules) {
-    const auto& r = *in.rotation_rules;
-    if (r.automatically_after_days && r.schedule_expression) {
-      return Error(Code::kInvalidParameter,
-                   "You can't specify both AutomaticallyAfterDays and ScheduleExpression.");
-    }
-    if (r.automatically_after_days && (*r.automatically_after_days < 1 || *r.automatically_after_days > 1000)) {
-      return Error(Code::kInvalidParameter, "AutomaticallyAfterDays must be between 1 and 1000.");
-    }
-    if (r.schedule_expression && r.schedule_expression->rfind("rate(", 0) != 0 &&
-        r.schedule_expression->rfind("cron(", 0) != 0) {
-      return Error(Code::kInvalidParameter,
-                   "ScheduleExpression must be a rate() or cron() expression.");
-    }
-    if (r.duration) {
-      const std::string& d = *r.duration;
-      int hours = 0;
-      bool ok = d.size() >= 2 && d.size() <= 3 && d.back() == 'h' &&
-                std::all_of(d.begin(), d.end() - 1, [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-      if (ok) hours = std::stoi(d.substr(0, d.size() - 1));
-      if (!ok || hours < 1 || hours > 24) {
-        return Error(Code::kInvalidParameter, "Duration must be between 1h and 24h, e.g. \"3h\".");
-      }
-    }
+    // AutomaticallyAfterDays, ScheduleExpression and Duration as Secrets Manager checks them.
+    ARCA_RETURN_IF_ERROR(RotationSchedule::Parse(*in.rotation_rules));
   }
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
   ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:RotateSecret"));

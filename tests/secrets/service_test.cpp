@@ -399,7 +399,9 @@ TEST_F(SecretsServiceTest, RotationConfigurationIsStored) {
   auto d = service_->DescribeSecret(ctx_, {"rot"});
   EXPECT_TRUE(*d->rotation_enabled);
   EXPECT_EQ(*d->rotation_rules->automatically_after_days, 30);
-  EXPECT_EQ(*d->next_rotation_date, d->created_date + std::chrono::hours(24 * 30));
+  // AWS shows the last second of the rotation window: the whole UTC day 30 days after creation.
+  EXPECT_EQ(*d->next_rotation_date,
+            std::chrono::floor<std::chrono::days>(d->created_date) + std::chrono::days(31) - std::chrono::seconds(1));
   ASSERT_TRUE(service_->CancelRotateSecret(ctx_, {"rot"}).ok());
   EXPECT_FALSE(*service_->DescribeSecret(ctx_, {"rot"})->rotation_enabled);
   in.rotation_rules = RotationRules{1001, std::nullopt, std::nullopt};
