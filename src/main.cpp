@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "operator/cli.h"
 #include "server/cli.h"
 
 #ifndef ARCA_VERSION
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(0, 1);
     auto server = arca::server::AddCommands(&app);
     auto client = arca::cli::AddCommands(&app);
+    auto kube_operator = arca::op::AddCommands(&app);
     try {
       app.parse(arca::cli::ParsedArgCount(argc, argv), argv);
     } catch (const CLI::ParseError& e) {
@@ -25,6 +27,7 @@ int main(int argc, char** argv) {
     }
     if (auto rc = server()) return *rc;
     if (auto rc = client()) return *rc;
+    if (auto rc = kube_operator()) return *rc;
     std::cout << app.help();
     return 2;
   } catch (const std::exception& e) {

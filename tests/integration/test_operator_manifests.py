@@ -1,0 +1,428 @@
+"""`arca operator manifests` against a real Kubernetes API server (v1.26 from ../shared/k8s).
+
+Applies the printed CRDs, RBAC and Deployment with kubectl, then checks that ESO-style manifests in
+both external-secrets.io versions are accepted (and read back unchanged in the other version), that
+invalid ones get the API server's validation error, that the operator's ServiceAccount has exactly
+the access it needs, and that the status subresource works.
+
+Environment:
+  ARCA_TEST_KUBE_ASSETS  folder with start-cluster.sh and bin/kube-apiserver (default
+                         ../../../shared/k8s from here); the test is SKIPPED when it is absent.
+  ARCA_TEST_KUBECTL      kubectl to use (default /usr/bin/kubectl, else the first on PATH)
+"""
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import unittest
+
+
+from arca_harness import arca_bin
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KUBE_ASSETS = os.path.abspath(
+    os.environ.get("ARCA_TEST_KUBE_ASSETS") or os.path.join(HERE, "..", "..", "..", "shared", "k8s"))
+GROUP = "external-secrets.io"
+CRDS = ["externalsecrets", "secretstores", "clustersecretstores", "clusterexternalsecrets"]
+OPERATOR_SA = "system:serviceaccount:arca-system:arca-operator"
+NS = "team-a"
+
+
+def _kubectl_path():
+    explicit = os.environ.get("ARCA_TEST_KUBECTL")
+    if explicit:
+        return explicit
+    if os.access("/usr/bin/kubectl", os.X_OK):
+        return "/usr/bin/kubectl"
+    return shutil.which("kubectl")
+
+
+def _skip_reason():
+    if not os.path.isfile(os.path.join(KUBE_ASSETS, "start-cluster.sh")) or not os.access(
+            os.path.join(KUBE_ASSETS, "bin", "kube-apiserver"), os.X_OK):
+        return (f"SKIPPED: no Kubernetes test assets at {KUBE_ASSETS} (start-cluster.sh and "
+                "bin/kube-apiserver); set ARCA_TEST_KUBE_ASSETS to run the Kubernetes tests")
+    if not _kubectl_path():
+        return "SKIPPED: no kubectl (set ARCA_TEST_KUBECTL)"
+    return None
+
+
+def external_secret(api_version, name, creation_policy="Owner"):
+    return {
+        "apiVersion": f"{GROUP}/{api_version}",
+        "kind": "ExternalSecret",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "refreshInterval": "15m",
+            "refreshPolicy": "Periodic",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "arca-aws"},
+            "target": {
+                "name": f"{name}-secret",
+                "creationPolicy": creation_policy,
+                "deletionPolicy": "Delete",
+                "template": {
+                    "engineVersion": "v2",
+                    "type": "Opaque",
+                    "metadata": {"labels": {"app": "api"}, "annotations": {"team": "a"}},
+                    "data": {"DATABASE_URL": "postgres://{{ .user }}:{{ .password }}@db/app"},
+                    "templateFrom": [{"configMap": {"name": "tpl", "items": [{"key": "config.yaml"}]}},
+                                     {"target": "Labels", "literal": "x: y"}],
+                },
+            },
+            "data": [
+                {"secretKey": "user", "remoteRef": {"key": "prod/db", "property": "user"}},
+                {"secretKey": "password",
+                 "remoteRef": {"key": "prod/db", "property": "auth.password", "version": "AWSCURRENT",
+                               "decodingStrategy": "None", "conversionStrategy": "Default",
+                               "metadataPolicy": "None"}},
+            ],
+            "dataFrom": [
+                {"extract": {"key": "prod/app-config", "decodingStrategy": "Auto"},
+                 "rewrite": [{"regexp": {"source": "^(.*)$", "target": "APP_$1"}}]},
+                {"find": {"path": "prod/", "name": {"regexp": "^prod/llm-.*"}, "tags": {"team": "a"}},
+                 "rewrite": [{"transform": {"template": "{{ .value | upper }}"}}]},
+            ],
+        },
+    }
+
+
+@unittest.skipIf(_skip_reason(), _skip_reason())
+class OperatorManifestsTest(unittest.TestCase):
+    """One control plane for the class (~5 s to start); each test uses its own object names."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.kubectl_bin = _kubectl_path()
+        out = subprocess.run([os.path.join(KUBE_ASSETS, "start-cluster.sh")], check=True,
+                             capture_output=True, text=True, timeout=120)
+        last = out.stdout.strip().splitlines()[-1]
+        cls.cluster = dict(kv.split("=", 1) for kv in shlex.split(last))
+        cls.env = dict(os.environ, KUBECONFIG=cls.cluster["KUBECONFIG"])
+        try:
+            manifests = subprocess.run([arca_bin(), "operator", "manifests"], check=True,
+                                       capture_output=True, text=True, timeout=30).stdout
+            cls.kubectl_ok(["apply", "-f", "-"], stdin=manifests)
+            cls.kubectl_ok(["wait", "--for=condition=Established", "--timeout=60s"]
+                           + [f"crd/{c}.{GROUP}" for c in CRDS])
+            cls.kubectl_ok(["create", "namespace", NS])
+        except BaseException:
+            cls.stop_cluster()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop_cluster()
+
+    @classmethod
+    def stop_cluster(cls):
+        subprocess.run([os.path.join(KUBE_ASSETS, "stop-cluster.sh"), cls.cluster["K8S_DIR"]],
+                       capture_output=True, timeout=60, check=False)
+
+    @classmethod
+    def kubectl(cls, args, stdin=None):
+        return subprocess.run([cls.kubectl_bin] + args, input=stdin, capture_output=True,
+                              text=True, env=cls.env, timeout=60, check=False)
+
+    @classmethod
+    def kubectl_ok(cls, args, stdin=None):
+        r = cls.kubectl(args, stdin)
+        if r.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+        return r.stdout
+
+    def create(self, obj):
+        return self.kubectl_ok(["create", "-f", "-"], stdin=json.dumps(obj))
+
+    def get(self, resource, version, name, namespace=None):
+        args = ["get", f"{resource}.{version}.{GROUP}", name, "-o", "json"]
+        if namespace:
+            args += ["-n", namespace]
+        return json.loads(self.kubectl_ok(args))
+
+    def crd_schema(self, plural, version):
+        crd = json.loads(self.kubectl_ok(["get", "crd", f"{plural}.{GROUP}", "-o", "json"]))
+        for v in crd["spec"]["versions"]:
+            if v["name"] == version:
+                return v["schema"]["openAPIV3Schema"]
+        self.fail(f"{plural} does not serve {version}")
+        return None
+
+    # --- the CRDs themselves ---------------------------------------------------------------------
+
+    def test_crds_serve_both_versions_with_one_schema_and_v1_storage(self):
+        for plural in CRDS:
+            crd = json.loads(self.kubectl_ok(["get", "crd", f"{plural}.{GROUP}", "-o", "json"]))
+            versions = {v["name"]: v for v in crd["spec"]["versions"]}
+            self.assertEqual(set(versions), {"v1", "v1beta1"}, plural)
+            self.assertTrue(all(v["served"] for v in versions.values()), plural)
+            self.assertEqual([n for n, v in versions.items() if v["storage"]], ["v1"], plural)
+            self.assertEqual(versions["v1"]["schema"], versions["v1beta1"]["schema"], plural)
+            self.assertIn("status", versions["v1"]["subresources"], plural)
+            conds = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
+            self.assertEqual(conds.get("Established"), "True", plural)
+            self.assertNotIn("NonStructuralSchema", conds, plural)
+        # The copies that must stay in step.
+        es = self.crd_schema("externalsecrets", "v1")["properties"]["spec"]
+        ces = self.crd_schema("clusterexternalsecrets", "v1")["properties"]["spec"]
+        self.assertEqual(ces["properties"]["externalSecretSpec"], es)
+        self.assertEqual(self.crd_schema("secretstores", "v1"),
+                         self.crd_schema("clustersecretstores", "v1"))
+
+    def test_printer_columns(self):
+        self.create(external_secret("v1", "columns"))
+        out = self.kubectl_ok(["get", "externalsecrets", "columns", "-n", NS])
+        header = out.splitlines()[0].split()
+        for column in ["STORETYPE", "STORE", "REFRESH", "STATUS", "READY"]:
+            self.assertIn(column, header)
+        self.assertIn("ClusterSecretStore", out)
+        self.assertIn("15m", out)
+
+    # --- ExternalSecret ----------------------------------------------------------------------------
+
+    def test_external_secret_v1beta1_reads_back_as_v1(self):
+        self.create(external_secret("v1beta1", "beta-in"))
+        beta = self.get("externalsecrets", "v1beta1", "beta-in", NS)
+        v1 = self.get("externalsecrets", "v1", "beta-in", NS)
+        self.assertEqual(v1["apiVersion"], f"{GROUP}/v1")
+        self.assertEqual(beta["spec"], v1["spec"])
+        # What was written is all there, nothing pruned.
+        self.assertEqual(v1["spec"]["data"], external_secret("v1beta1", "beta-in")["spec"]["data"])
+        self.assertEqual(v1["spec"]["dataFrom"],
+                         external_secret("v1beta1", "beta-in")["spec"]["dataFrom"])
+        self.assertEqual(v1["spec"]["target"]["template"]["templateFrom"][0]["configMap"]["items"],
+                         [{"key": "config.yaml", "templateAs": "Values"}])  # ESO's default
+
+    def test_external_secret_v1_reads_back_as_v1beta1_with_defaults(self):
+        obj = external_secret("v1", "v1-in")
+        del obj["spec"]["target"]
+        del obj["spec"]["refreshInterval"]
+        obj["spec"]["dataFrom"][0]["rewrite"] = [{"merge": {"into": "config"}}]  # ESO v1 only
+        self.create(obj)
+        v1 = self.get("externalsecrets", "v1", "v1-in", NS)
+        beta = self.get("externalsecrets", "v1beta1", "v1-in", NS)
+        self.assertEqual(beta["apiVersion"], f"{GROUP}/v1beta1")
+        self.assertEqual(beta["spec"], v1["spec"])
+        self.assertEqual(v1["spec"]["target"], {"creationPolicy": "Owner", "deletionPolicy": "Retain"})
+        self.assertEqual(v1["spec"]["refreshInterval"], "1h0m0s")
+
+    def test_invalid_external_secret_is_rejected_by_the_api_server(self):
+        r = self.kubectl(["create", "-f", "-"],
+                         stdin=json.dumps(external_secret("v1beta1", "bogus", "Bogus")))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("spec.target.creationPolicy", r.stderr)
+        self.assertIn('Unsupported value: "Bogus"', r.stderr)
+        obj = external_secret("v1", "nokey")
+        del obj["spec"]["data"][0]["remoteRef"]["key"]
+        r = self.kubectl(["create", "-f", "-"], stdin=json.dumps(obj))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("spec.data[0].remoteRef.key: Required value", r.stderr)
+        obj = external_secret("v1", "badkey")
+        obj["spec"]["data"][0]["secretKey"] = "no spaces allowed"
+        r = self.kubectl(["create", "-f", "-"], stdin=json.dumps(obj))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("spec.data[0].secretKey", r.stderr)
+
+    def test_status_subresource(self):
+        self.create(external_secret("v1", "status"))
+        status = {"status": {
+            "conditions": [{"type": "Ready", "status": "True", "reason": "SecretSynced",
+                            "message": "secret synced", "lastTransitionTime": "2024-01-02T03:04:05Z"}],
+            "refreshTime": "2024-01-02T03:04:05Z",
+            "syncedResourceVersion": "1-abc",
+            "binding": {"name": "status-secret"},
+        }}
+        self.kubectl_ok(["patch", f"externalsecrets.v1.{GROUP}", "status", "-n", NS,
+                         "--subresource=status", "--type=merge", "-p", json.dumps(status)])
+        got = self.get("externalsecrets", "v1beta1", "status", NS)
+        self.assertEqual(got["status"], status["status"])
+        out = self.kubectl_ok(["get", "externalsecrets", "status", "-n", NS])
+        self.assertIn("SecretSynced", out)
+        # A write to the main resource does not change status.
+        self.kubectl_ok(["patch", f"externalsecrets.v1.{GROUP}", "status", "-n", NS, "--type=merge",
+                         "-p", json.dumps({"status": {"refreshTime": None}})])
+        self.assertEqual(self.get("externalsecrets", "v1", "status", NS)["status"], status["status"])
+
+    # --- stores ------------------------------------------------------------------------------------
+
+    def test_cluster_secret_store_aws_jwt(self):
+        self.create({
+            "apiVersion": f"{GROUP}/v1beta1", "kind": "ClusterSecretStore",
+            "metadata": {"name": "arca-aws"},
+            "spec": {
+                "refreshInterval": 300,  # v1beta1: integer seconds
+                "conditions": [{"namespaces": [NS]}],
+                "provider": {"aws": {
+                    "service": "SecretsManager", "region": "us-east-1",
+                    "role": "arn:aws:iam::000000000000:role/eso",
+                    "auth": {"jwt": {"serviceAccountRef": {
+                        "name": "eso-reader", "namespace": NS, "audiences": ["sts.amazonaws.com"]}}},
+                }},
+            },
+        })
+        got = self.get("clustersecretstores", "v1", "arca-aws")
+        aws = got["spec"]["provider"]["aws"]
+        self.assertEqual(aws["auth"]["jwt"]["serviceAccountRef"]["audiences"], ["sts.amazonaws.com"])
+        self.assertEqual(aws["role"], "arn:aws:iam::000000000000:role/eso")
+        self.assertEqual(got["spec"]["refreshInterval"], 300)
+
+    def test_secret_store_aws_parameter_store_with_access_keys(self):
+        ref = lambda key: {"name": "aws-creds", "key": key}  # noqa: E731
+        self.create({
+            "apiVersion": f"{GROUP}/v1", "kind": "SecretStore",
+            "metadata": {"name": "ssm", "namespace": NS},
+            "spec": {"refreshInterval": "5m", "provider": {"aws": {
+                "service": "ParameterStore", "region": "eu-west-1",
+                "auth": {"secretRef": {"accessKeyIDSecretRef": ref("id"),
+                                       "secretAccessKeySecretRef": ref("secret"),
+                                       "sessionTokenSecretRef": ref("token")}},
+            }}},
+        })
+        got = self.get("secretstores", "v1beta1", "ssm", NS)
+        self.assertEqual(got["spec"]["provider"]["aws"]["auth"]["secretRef"]["sessionTokenSecretRef"],
+                         ref("token"))
+
+    def test_cluster_secret_store_vault_block_is_kept_as_written(self):
+        vault = {"server": "https://vault.example:8200", "path": "secret", "version": "v2",
+                 "auth": {"kubernetes": {"mountPath": "kubernetes", "role": "eso",
+                                         "serviceAccountRef": {"name": "eso"}}},
+                 "someFutureField": {"x": [1, 2]}}
+        self.create({"apiVersion": f"{GROUP}/v1", "kind": "ClusterSecretStore",
+                     "metadata": {"name": "vault"}, "spec": {"provider": {"vault": vault}}})
+        self.assertEqual(self.get("clustersecretstores", "v1beta1", "vault")["spec"]["provider"]["vault"],
+                         vault)
+
+    def test_secret_store_arca_provider(self):
+        arca = {"server": "https://arca.arca-system.svc:8200", "region": "us-east-1",
+                "caProvider": {"type": "ConfigMap", "name": "arca-ca", "key": "ca.crt"},
+                "auth": {"jwt": {"serviceAccountRef": {"name": "app", "audiences": ["sts.amazonaws.com"]}}}}
+        self.create({"apiVersion": f"{GROUP}/v1beta1", "kind": "SecretStore",
+                     "metadata": {"name": "arca", "namespace": NS},
+                     "spec": {"provider": {"arca": arca}}})
+        self.assertEqual(self.get("secretstores", "v1", "arca", NS)["spec"]["provider"]["arca"], arca)
+        # caBundle and caProvider together, two providers, no provider, a non-URL: rejected.
+        bad = [
+            ({"arca": dict(arca, caBundle="LS0tLS1CRUdJTg==")}, "at most one of caBundle and caProvider"),
+            ({"arca": arca, "aws": {"service": "SecretsManager", "region": "x"}}, "provider"),
+            ({}, "provider"),
+            ({"arca": dict(arca, server="arca:8200")}, "spec.provider.arca.server"),
+        ]
+        for i, (provider, message) in enumerate(bad):
+            r = self.kubectl(["create", "-f", "-"], stdin=json.dumps({
+                "apiVersion": f"{GROUP}/v1", "kind": "SecretStore",
+                "metadata": {"name": f"bad-{i}", "namespace": NS}, "spec": {"provider": provider}}))
+            self.assertNotEqual(r.returncode, 0, provider)
+            self.assertIn(message, r.stderr)
+
+    def test_cluster_external_secret(self):
+        es_spec = external_secret("v1", "x")["spec"]
+        self.create({
+            "apiVersion": f"{GROUP}/v1beta1", "kind": "ClusterExternalSecret",
+            "metadata": {"name": "shared-db"},
+            "spec": {"externalSecretName": "shared-db",
+                     "externalSecretMetadata": {"labels": {"owner": "platform"}},
+                     "namespaceSelectors": [{"matchLabels": {"team": "a"}}],
+                     "refreshTime": "1m",
+                     "externalSecretSpec": es_spec},
+        })
+        got = self.get("clusterexternalsecrets", "v1", "shared-db")
+        self.assertEqual(got["spec"]["externalSecretSpec"]["data"], es_spec["data"])
+        self.kubectl_ok(["patch", f"clusterexternalsecrets.v1.{GROUP}", "shared-db",
+                         "--subresource=status", "--type=merge", "-p", json.dumps(
+                             {"status": {"provisionedNamespaces": [NS],
+                                         "conditions": [{"type": "Ready", "status": "True"}]}})])
+        self.assertEqual(self.get("clusterexternalsecrets", "v1beta1", "shared-db")["status"]
+                         ["provisionedNamespaces"], [NS])
+
+    # --- RBAC and the Deployment -------------------------------------------------------------------
+
+    def can_i(self, verb, resource, namespace=None, subresource=None):
+        args = ["auth", "can-i", verb, resource, f"--as={OPERATOR_SA}"]
+        args += ["-n", namespace] if namespace else ["--all-namespaces"]
+        if subresource:
+            args += [f"--subresource={subresource}"]
+        r = self.kubectl(args)
+        self.assertIn(r.stdout.strip(), ("yes", "no"), r.stderr)
+        return r.stdout.strip() == "yes"
+
+    def test_rbac_grants_what_the_operator_needs(self):
+        for verb in ["get", "list", "watch", "create", "update", "patch", "delete"]:
+            self.assertTrue(self.can_i(verb, "secrets", NS), verb)
+        for verb in ["get", "list", "watch"]:
+            self.assertTrue(self.can_i(verb, f"externalsecrets.{GROUP}"), verb)
+            self.assertTrue(self.can_i(verb, f"clustersecretstores.{GROUP}"), verb)
+        self.assertTrue(self.can_i("patch", f"externalsecrets.{GROUP}", NS, "status"))
+        self.assertTrue(self.can_i("update", f"clusterexternalsecrets.{GROUP}", None, "status"))
+        self.assertTrue(self.can_i("create", "serviceaccounts", NS, "token"))
+        self.assertTrue(self.can_i("create", "events", NS))
+        self.assertTrue(self.can_i("update", "leases.coordination.k8s.io", "arca-system"))
+        for kind in ["deployments", "statefulsets", "daemonsets"]:
+            self.assertTrue(self.can_i("patch", f"{kind}.apps", NS), kind)
+
+    def test_rbac_denies_everything_else(self):
+        self.assertFalse(self.can_i("delete", "namespaces"))
+        self.assertFalse(self.can_i("create", "pods", NS))
+        self.assertFalse(self.can_i("create", "serviceaccounts", NS))
+        self.assertFalse(self.can_i("create", f"secretstores.{GROUP}", NS))
+        self.assertFalse(self.can_i("delete", f"clustersecretstores.{GROUP}"))
+        self.assertFalse(self.can_i("delete", "deployments.apps", NS))
+        self.assertFalse(self.can_i("create", "clusterrolebindings.rbac.authorization.k8s.io"))
+        self.assertFalse(self.can_i("get", "nodes"))
+        self.assertFalse(self.can_i("*", "*"))
+
+    def test_deployment(self):
+        dep = json.loads(self.kubectl_ok(
+            ["get", "deployment", "arca-operator", "-n", "arca-system", "-o", "json"]))
+        pod = dep["spec"]["template"]["spec"]
+        self.assertEqual(pod["serviceAccountName"], "arca-operator")
+        self.assertTrue(pod["securityContext"]["runAsNonRoot"])
+        c = pod["containers"][0]
+        self.assertEqual(c["args"], ["operator"])
+        self.assertTrue(c["securityContext"]["readOnlyRootFilesystem"])
+        self.assertFalse(c["securityContext"]["allowPrivilegeEscalation"])
+        self.assertEqual(c["livenessProbe"]["httpGet"]["path"], "/healthz")
+        self.assertEqual(c["readinessProbe"]["httpGet"]["path"], "/healthz")
+        self.assertIn("memory", c["resources"]["limits"])
+        self.assertIn("ARCA_ENDPOINT", [e["name"] for e in c["env"]])
+
+    # --- the command -------------------------------------------------------------------------------
+
+    def test_flags_are_substituted_and_apply(self):
+        out = subprocess.run(
+            [arca_bin(), "operator", "manifests", "--namespace", "secrets-op", "--image",
+             "registry.example.com/arca:1.2.3", "--endpoint", "https://arca.example.com:8443"],
+            check=True, capture_output=True, text=True, timeout=30).stdout
+        installed = out[out.index("# Source: deploy/operator.yaml"):]  # CRDs have no namespace
+        self.assertFalse("arca-system" in installed, "the default namespace is left in")
+        self.assertIn('image: "registry.example.com/arca:1.2.3"', out)
+        self.assertIn('value: "https://arca.example.com:8443"', out)
+        self.kubectl_ok(["apply", "-f", "-"], stdin=out)
+        dep = json.loads(self.kubectl_ok(
+            ["get", "deployment", "arca-operator", "-n", "secrets-op", "-o", "json"]))
+        env = {e["name"]: e.get("value") for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+        self.assertEqual(env["ARCA_ENDPOINT"], "https://arca.example.com:8443")
+        r = self.kubectl(["auth", "can-i", "create", "secrets", "-n", NS,
+                          "--as=system:serviceaccount:secrets-op:arca-operator"])
+        self.assertEqual(r.stdout.strip(), "yes")
+        # The ClusterRoleBinding is cluster-wide and was re-pointed; put it back for other tests.
+        self.kubectl_ok(["apply", "-f", "-"], stdin=subprocess.run(
+            [arca_bin(), "operator", "manifests"], check=True, capture_output=True, text=True).stdout)
+
+    def test_bad_flags_and_bare_operator(self):
+        for flags in (["--namespace", "Bad_NS"], ["--image", "x\ny: z"], ["--endpoint", 'ftp://x"']):
+            r = subprocess.run([arca_bin(), "operator", "manifests"] + flags, capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, flags)
+            self.assertEqual(r.stdout, "")
+        r = subprocess.run([arca_bin(), "operator"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not built yet", r.stderr)
+        r = subprocess.run([arca_bin(), "operator", "--help"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("not built yet", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
