@@ -12,6 +12,7 @@
 #include "audit/verify.h"
 #include "core/clock.h"
 #include "server/app.h"
+#include "server/backup.h"
 #include "server/config.h"
 
 namespace arca::server {
@@ -131,13 +132,29 @@ struct Commands {
   CLI::App* server = nullptr;
   CLI::App* rekey = nullptr;
   CLI::App* verify = nullptr;
+  CLI::App* backup = nullptr;
+  CLI::App* restore = nullptr;
   FlagSet server_flags;
   FlagSet rekey_flags;
   FlagSet verify_flags;
   std::string verify_since;
   std::string verify_public_key;
+  FlagSet backup_flags;
+  FlagSet restore_flags;
+  std::string backup_out;
+  std::string restore_from;
+  bool restore_force = false;
 
   std::optional<int> Run() {
+    if (backup->parsed() || restore->parsed()) {
+      Settings settings;
+      (backup->parsed() ? backup_flags : restore_flags).Collect(&settings);
+      auto config = LoadConfig(settings, ProcessEnv());
+      ScrubMasterKeyFromEnvironment();
+      if (!config.ok()) return ConfigError(config.error());
+      return backup->parsed() ? RunBackup(std::move(config).value(), backup_out)
+                              : RunRestore(std::move(config).value(), restore_from, restore_force);
+    }
     if (verify->parsed()) {
       Settings verify_settings;
       verify_flags.Collect(&verify_settings);
@@ -194,6 +211,31 @@ std::function<std::optional<int>()> AddCommands(CLI::App* app) {
       ->add_option("--public-key", c->verify_public_key,
                    "the audit public key (default DATA_DIR/audit.pub)")
       ->type_name("FILE");
+
+  c->backup = app->add_subcommand(
+      "backup",
+      "Write a consistent snapshot of the SQLite store (DATA_DIR/arca.db) to a file while a server "
+      "keeps serving; values stay encrypted and the master key is NOT included");
+  for (std::string_view key : {"data_dir", "config", "master_key_file"}) {
+    c->backup_flags.Add(c->backup, key);
+  }
+  c->backup
+      ->add_option("--out", c->backup_out,
+                   "the backup file to create (mode 0600; an existing file is never overwritten)")
+      ->type_name("FILE")
+      ->required();
+
+  c->restore = app->add_subcommand(
+      "restore",
+      "Put a backup made by `arca backup` in place of DATA_DIR/arca.db; the server must be "
+      "stopped, and must then be started with the master key the backup was made with");
+  for (std::string_view key : {"data_dir", "config", "master_key_file"}) {
+    c->restore_flags.Add(c->restore, key);
+  }
+  c->restore->add_option("--from", c->restore_from, "the backup file")
+      ->type_name("FILE")
+      ->required();
+  c->restore->add_flag("--force", c->restore_force, "replace an existing DATA_DIR/arca.db");
   return [c] { return c->Run(); };
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// The server's commands: `arca server [...]`, `arca server rekey`, `arca audit verify`.
+// The server's commands: `arca server [...]`, `arca server rekey`, `arca audit verify`, `arca backup`,
+// `arca restore`.
 
 #include <functional>
 #include <optional>
