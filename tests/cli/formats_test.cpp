@@ -39,7 +39,7 @@ std::vector<std::string> NastyValues() {
       "key=value; other=thing",
       "$HOME and $PATH",
       "$$double",
-      "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n",
+      "-----BEGIN FAKE TEST BLOCK-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END FAKE TEST BLOCK-----\n",
       "multi\nline with $NAME in it",
       "ends with newline\n",
       "\n",

@@ -45,7 +45,7 @@ NASTY = {
     "tab": "a\tb",
     "unicode": "héllo wörld ✓ 日本語 🎉",
     "equals": "a=b==c",
-    "pem": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n",
+    "pem": "-----BEGIN FAKE TEST BLOCK-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END FAKE TEST BLOCK-----\n",
     "name_and_newline": "multi\nline with $NAME",
     "name_and_quote": "it's $HOME",
     "json": '{"nested": [1, "two"]}',
