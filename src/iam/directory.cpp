@@ -575,6 +575,79 @@ class Directory::Impl {
     return std::optional<Role>(ToRole(*row, std::move(tags)));
   }
 
+  // What the tag operations need of a user or a role.
+  struct Taggable {
+    std::string id;
+    std::string arn;
+    Tags tags;
+  };
+  enum class EntityKind { kUser, kRole };
+  // The entity named `name` (nullopt when absent) and the ARN to authorize against either way.
+  Result<std::pair<std::optional<Taggable>, std::string>> LoadTaggable(
+      store::Transaction& txn, EntityKind kind, const std::string& name) const {
+    std::optional<Taggable> t;
+    if (kind == EntityKind::kUser) {
+      ARCA_ASSIGN_OR_RETURN(std::optional<User> user, LoadUser(txn, name));
+      if (user) t = Taggable{user->user_id, user->arn, std::move(user->tags)};
+    } else {
+      ARCA_ASSIGN_OR_RETURN(std::optional<Role> role, LoadRole(txn, name));
+      if (role) t = Taggable{role->role_id, role->arn, std::move(role->tags)};
+    }
+    std::string arn =
+        t ? t->arn : EntityArn(kind == EntityKind::kUser ? "user" : "role", "/", name);
+    return std::make_pair(std::move(t), std::move(arn));
+  }
+  static Status CheckEntityName(EntityKind kind, const std::string& name) {
+    return kind == EntityKind::kUser ? CheckName("userName", name, 128)
+                                     : CheckName("roleName", name, 64);
+  }
+  static Error NoSuchEntityOf(EntityKind kind, const std::string& name) {
+    return kind == EntityKind::kUser ? NoSuchUser(name) : NoSuchRole(name);
+  }
+
+  // TagUser/TagRole, UntagUser/UntagRole, ListUserTags/ListRoleTags: one rule for both kinds.
+  Status TagEntity(const RequestContext& ctx, EntityKind kind, std::string_view action,
+                   const std::string& name, const Tags& tags) {
+    ARCA_RETURN_IF_ERROR(CheckEntityName(kind, name));
+    ARCA_RETURN_IF_ERROR(CheckTags(tags));
+    access::ContextKeys keys = RequestTagKeys(tags);
+    ARCA_ASSIGN_OR_RETURN(auto txn, Write());
+    ARCA_ASSIGN_OR_RETURN(auto found, LoadTaggable(*txn, kind, name));
+    auto& [entity, arn] = found;
+    ARCA_RETURN_IF_ERROR(Ask(ctx, action, arn, entity ? &entity->tags : nullptr, &keys));
+    if (!entity.has_value()) return NoSuchEntityOf(kind, name);
+    ARCA_ASSIGN_OR_RETURN(Tags merged, MergeTags(entity->tags, tags));
+    ARCA_RETURN_IF_ERROR(txn->PutIamTags(entity->id, merged));
+    return txn->Commit();
+  }
+  Status UntagEntity(const RequestContext& ctx, EntityKind kind, std::string_view action,
+                     const std::string& name, const std::vector<std::string>& tag_keys) {
+    ARCA_RETURN_IF_ERROR(CheckEntityName(kind, name));
+    ARCA_RETURN_IF_ERROR(CheckTagKeys(tag_keys));
+    access::ContextKeys keys = TagKeysKey(tag_keys);
+    ARCA_ASSIGN_OR_RETURN(auto txn, Write());
+    ARCA_ASSIGN_OR_RETURN(auto found, LoadTaggable(*txn, kind, name));
+    auto& [entity, arn] = found;
+    ARCA_RETURN_IF_ERROR(Ask(ctx, action, arn, entity ? &entity->tags : nullptr, &keys));
+    if (!entity.has_value()) return NoSuchEntityOf(kind, name);
+    ARCA_RETURN_IF_ERROR(txn->PutIamTags(entity->id, RemoveTags(entity->tags, tag_keys)));
+    return txn->Commit();
+  }
+  Result<Page<std::pair<std::string, std::string>>> ListEntityTags(const RequestContext& ctx,
+                                                                   EntityKind kind,
+                                                                   std::string_view action,
+                                                                   const std::string& name,
+                                                                   const PageInput& page) {
+    ARCA_RETURN_IF_ERROR(CheckEntityName(kind, name));
+    ARCA_ASSIGN_OR_RETURN(auto txn, Read());
+    ARCA_ASSIGN_OR_RETURN(auto found, LoadTaggable(*txn, kind, name));
+    ARCA_RETURN_IF_ERROR(txn->Commit());
+    auto& [entity, arn] = found;
+    ARCA_RETURN_IF_ERROR(Ask(ctx, action, arn, entity ? &entity->tags : nullptr, nullptr));
+    if (!entity.has_value()) return NoSuchEntityOf(kind, name);
+    return Paginate(std::move(entity->tags), page);
+  }
+
   static Result<std::optional<store::IamPolicyRow>> LoadPolicyRow(store::Transaction& txn,
                                                                   const std::string& arn) {
     return txn.GetIamPolicyByArn(arn);
@@ -896,44 +969,17 @@ Status Directory::DeleteUser(const RequestContext& ctx, const std::string& user_
 
 Status Directory::TagUser(const RequestContext& ctx, const std::string& user_name,
                           const Tags& tags) {
-  ARCA_RETURN_IF_ERROR(CheckName("userName", user_name, 128));
-  ARCA_RETURN_IF_ERROR(CheckTags(tags));
-  access::ContextKeys keys = RequestTagKeys(tags);
-  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->Write());
-  ARCA_ASSIGN_OR_RETURN(std::optional<User> user, Impl::LoadUser(*txn, user_name));
-  const std::string arn = user ? user->arn : impl_->EntityArn("user", "/", user_name);
-  ARCA_RETURN_IF_ERROR(impl_->Ask(ctx, "iam:TagUser", arn, user ? &user->tags : nullptr, &keys));
-  if (!user.has_value()) return NoSuchUser(user_name);
-  ARCA_ASSIGN_OR_RETURN(Tags merged, MergeTags(user->tags, tags));
-  ARCA_RETURN_IF_ERROR(txn->PutIamTags(user->user_id, merged));
-  return txn->Commit();
+  return impl_->TagEntity(ctx, Impl::EntityKind::kUser, "iam:TagUser", user_name, tags);
 }
 
 Status Directory::UntagUser(const RequestContext& ctx, const std::string& user_name,
                             const std::vector<std::string>& tag_keys) {
-  ARCA_RETURN_IF_ERROR(CheckName("userName", user_name, 128));
-  ARCA_RETURN_IF_ERROR(CheckTagKeys(tag_keys));
-  access::ContextKeys keys = TagKeysKey(tag_keys);
-  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->Write());
-  ARCA_ASSIGN_OR_RETURN(std::optional<User> user, Impl::LoadUser(*txn, user_name));
-  const std::string arn = user ? user->arn : impl_->EntityArn("user", "/", user_name);
-  ARCA_RETURN_IF_ERROR(impl_->Ask(ctx, "iam:UntagUser", arn, user ? &user->tags : nullptr, &keys));
-  if (!user.has_value()) return NoSuchUser(user_name);
-  ARCA_RETURN_IF_ERROR(txn->PutIamTags(user->user_id, RemoveTags(user->tags, tag_keys)));
-  return txn->Commit();
+  return impl_->UntagEntity(ctx, Impl::EntityKind::kUser, "iam:UntagUser", user_name, tag_keys);
 }
 
 Result<Page<std::pair<std::string, std::string>>> Directory::ListUserTags(
     const RequestContext& ctx, const std::string& user_name, const PageInput& page) {
-  ARCA_RETURN_IF_ERROR(CheckName("userName", user_name, 128));
-  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->Read());
-  ARCA_ASSIGN_OR_RETURN(std::optional<User> user, Impl::LoadUser(*txn, user_name));
-  ARCA_RETURN_IF_ERROR(txn->Commit());
-  const std::string arn = user ? user->arn : impl_->EntityArn("user", "/", user_name);
-  ARCA_RETURN_IF_ERROR(
-      impl_->Ask(ctx, "iam:ListUserTags", arn, user ? &user->tags : nullptr, nullptr));
-  if (!user.has_value()) return NoSuchUser(user_name);
-  return Paginate(std::move(user->tags), page);
+  return impl_->ListEntityTags(ctx, Impl::EntityKind::kUser, "iam:ListUserTags", user_name, page);
 }
 
 // ---- access keys
@@ -1155,44 +1201,17 @@ Status Directory::UpdateAssumeRolePolicy(const RequestContext& ctx, const std::s
 
 Status Directory::TagRole(const RequestContext& ctx, const std::string& role_name,
                           const Tags& tags) {
-  ARCA_RETURN_IF_ERROR(CheckName("roleName", role_name, 64));
-  ARCA_RETURN_IF_ERROR(CheckTags(tags));
-  access::ContextKeys keys = RequestTagKeys(tags);
-  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->Write());
-  ARCA_ASSIGN_OR_RETURN(std::optional<Role> role, Impl::LoadRole(*txn, role_name));
-  const std::string arn = role ? role->arn : impl_->EntityArn("role", "/", role_name);
-  ARCA_RETURN_IF_ERROR(impl_->Ask(ctx, "iam:TagRole", arn, role ? &role->tags : nullptr, &keys));
-  if (!role.has_value()) return NoSuchRole(role_name);
-  ARCA_ASSIGN_OR_RETURN(Tags merged, MergeTags(role->tags, tags));
-  ARCA_RETURN_IF_ERROR(txn->PutIamTags(role->role_id, merged));
-  return txn->Commit();
+  return impl_->TagEntity(ctx, Impl::EntityKind::kRole, "iam:TagRole", role_name, tags);
 }
 
 Status Directory::UntagRole(const RequestContext& ctx, const std::string& role_name,
                             const std::vector<std::string>& tag_keys) {
-  ARCA_RETURN_IF_ERROR(CheckName("roleName", role_name, 64));
-  ARCA_RETURN_IF_ERROR(CheckTagKeys(tag_keys));
-  access::ContextKeys keys = TagKeysKey(tag_keys);
-  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->Write());
-  ARCA_ASSIGN_OR_RETURN(std::optional<Role> role, Impl::LoadRole(*txn, role_name));
-  const std::string arn = role ? role->arn : impl_->EntityArn("role", "/", role_name);
-  ARCA_RETURN_IF_ERROR(impl_->Ask(ctx, "iam:UntagRole", arn, role ? &role->tags : nullptr, &keys));
-  if (!role.has_value()) return NoSuchRole(role_name);
-  ARCA_RETURN_IF_ERROR(txn->PutIamTags(role->role_id, RemoveTags(role->tags, tag_keys)));
-  return txn->Commit();
+  return impl_->UntagEntity(ctx, Impl::EntityKind::kRole, "iam:UntagRole", role_name, tag_keys);
 }
 
 Result<Page<std::pair<std::string, std::string>>> Directory::ListRoleTags(
     const RequestContext& ctx, const std::string& role_name, const PageInput& page) {
-  ARCA_RETURN_IF_ERROR(CheckName("roleName", role_name, 64));
-  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->Read());
-  ARCA_ASSIGN_OR_RETURN(std::optional<Role> role, Impl::LoadRole(*txn, role_name));
-  ARCA_RETURN_IF_ERROR(txn->Commit());
-  const std::string arn = role ? role->arn : impl_->EntityArn("role", "/", role_name);
-  ARCA_RETURN_IF_ERROR(
-      impl_->Ask(ctx, "iam:ListRoleTags", arn, role ? &role->tags : nullptr, nullptr));
-  if (!role.has_value()) return NoSuchRole(role_name);
-  return Paginate(std::move(role->tags), page);
+  return impl_->ListEntityTags(ctx, Impl::EntityKind::kRole, "iam:ListRoleTags", role_name, page);
 }
 
 // ---- managed policies
