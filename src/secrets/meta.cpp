@@ -75,6 +75,19 @@ std::string SecretMeta::ToJson() const {
   }
   PutOpt(r, "role_arn", rotation.role_arn);
   PutOpt(r, "last_rotated_ms", rotation.last_rotated_ms);
+  if (rotation.in_progress) {
+    const RotationInProgress& p = *rotation.in_progress;
+    bj::object x;
+    x["token"] = p.token;
+    x["step"] = p.step;
+    x["started_ms"] = p.started_ms;
+    x["attempts"] = p.attempts;
+    x["next_attempt_ms"] = p.next_attempt_ms;
+    PutOpt(x, "last_error", p.last_error);
+    PutOpt(x, "lease_owner", p.lease_owner);
+    x["lease_expires_ms"] = p.lease_expires_ms;
+    r["in_progress"] = std::move(x);
+  }
   o["rotation"] = std::move(r);
   PutOpt(o, "resource_policy", resource_policy);
   PutOpt(o, "primary_region", primary_region);
@@ -124,6 +137,19 @@ Result<SecretMeta> SecretMeta::FromJson(const std::string& text) {
     }
     m.rotation.role_arn = OptString(r, "role_arn");
     m.rotation.last_rotated_ms = OptInt(r, "last_rotated_ms");
+    if (auto ip = r.find("in_progress"); ip != r.end() && ip->value().is_object()) {
+      const bj::object& x = ip->value().get_object();
+      RotationInProgress p;
+      p.token = OptString(x, "token").value_or("");
+      p.step = OptString(x, "step").value_or("createSecret");
+      p.started_ms = OptInt(x, "started_ms").value_or(0);
+      p.attempts = OptInt(x, "attempts").value_or(0);
+      p.next_attempt_ms = OptInt(x, "next_attempt_ms").value_or(0);
+      p.last_error = OptString(x, "last_error");
+      p.lease_owner = OptString(x, "lease_owner");
+      p.lease_expires_ms = OptInt(x, "lease_expires_ms").value_or(0);
+      if (!p.token.empty()) m.rotation.in_progress = std::move(p);
+    }
   }
   m.resource_policy = OptString(o, "resource_policy");
   m.primary_region = OptString(o, "primary_region");

@@ -19,6 +19,18 @@ struct ReplicaMeta {
   std::string status_message = "Replication succeeded";
 };
 
+// The rotation being run now (persisted so a restarted server resumes it). Never holds a value.
+struct RotationInProgress {
+  std::string token;                 // ClientRequestToken: the new version's id
+  std::string step = "createSecret";  // the next step to run: createSecret|setSecret|testSecret|finishSecret
+  std::int64_t started_ms = 0;
+  std::int64_t attempts = 0;         // failures of the current step so far
+  std::int64_t next_attempt_ms = 0;  // not retried before this instant
+  std::optional<std::string> last_error;  // the last failure's message (never a value)
+  std::optional<std::string> lease_owner;  // the engine running it, until lease_expires_ms
+  std::int64_t lease_expires_ms = 0;
+};
+
 struct RotationMeta {
   bool enabled = false;
   std::optional<std::string> lambda_arn;
@@ -26,6 +38,7 @@ struct RotationMeta {
   std::vector<ExternalRotationMetadataItem> external_metadata;
   std::optional<std::string> role_arn;
   std::optional<std::int64_t> last_rotated_ms;
+  std::optional<RotationInProgress> in_progress;
 };
 
 struct SecretMeta {

@@ -1388,7 +1388,60 @@ Result<ValidateResourcePolicyOutput> SecretsService::ValidateResourcePolicy(
   return out;
 }
 
-// ---- rotation configuration (the engine that runs rotations is its own module) ----
+// ---- rotation: configuration, and the state the rotation engine (src/rotation/) persists ----
+
+namespace {
+
+constexpr std::string_view kPending = "AWSPENDING";
+constexpr std::int64_t kFirstBackoffMs = 30'000;
+constexpr std::int64_t kMaxBackoffMs = 3'600'000;
+constexpr std::size_t kMaxErrorChars = 1024;
+
+RotationInProgress NewRotation(std::string token, std::int64_t now_ms) {
+  RotationInProgress p;
+  p.token = std::move(token);
+  p.step = kRotationSteps[0];
+  p.started_ms = now_ms;
+  p.next_attempt_ms = now_ms;
+  return p;
+}
+
+// The rotation of `s` as the engine sees it.
+RotationWork WorkOf(const SecretRow& row, const SecretMeta& meta) {
+  const RotationInProgress& p = *meta.rotation.in_progress;
+  RotationWork w;
+  w.arn = row.arn;
+  w.region = row.region;
+  w.name = row.name;
+  w.lambda_arn = meta.rotation.lambda_arn.value_or("");
+  w.token = p.token;
+  w.step = p.step;
+  w.attempts = p.attempts;
+  w.fresh = p.attempts == 0 && p.step == kRotationSteps[0] && !p.last_error;
+  return w;
+}
+
+bool LeaseFree(const RotationInProgress& p, std::int64_t now_ms, const std::string* owner) {
+  if (!p.lease_owner || p.lease_expires_ms <= now_ms) return true;
+  return owner != nullptr && *p.lease_owner == *owner;
+}
+
+// Whether a schedule's window is open at `now` for a secret with no rotation in progress.
+bool ScheduleDue(const SecretRow& row, const SecretMeta& meta, TimePoint now) {
+  const auto& rot = meta.rotation;
+  if (!rot.enabled || !rot.rules || !rot.lambda_arn || rot.in_progress) return false;
+  auto schedule = RotationSchedule::Parse(*rot.rules);
+  if (!schedule.ok() || !schedule->has_value()) return false;
+  const TimePoint last = FromUnixMillis(rot.last_rotated_ms.value_or(row.created_ms));
+  const RotationWindow w = (*schedule)->NextWindow(last, now);
+  return w.start <= now && now < w.end;
+}
+
+Error LeaseLost() {
+  return Error(Code::kPreconditionNotMet, "the rotation is no longer held by this engine");
+}
+
+}  // namespace
 
 Result<RotateSecretOutput> SecretsService::RotateSecret(const Context& ctx,
                                                         const RotateSecretInput& in) {
@@ -1403,9 +1456,14 @@ Result<RotateSecretOutput> SecretsService::RotateSecret(const Context& ctx,
     // AutomaticallyAfterDays, ScheduleExpression and Duration as Secrets Manager checks them.
     ARCA_RETURN_IF_ERROR(RotationSchedule::Parse(*in.rotation_rules));
   }
+  const bool immediately = in.rotate_immediately.value_or(true);
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
   ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:RotateSecret"));
   auto& rot = s.meta.rotation;
+  if (immediately && rot.in_progress) {
+    return Error(Code::kInvalidRequest,
+                 "A previous rotation isn't complete. That rotation will be reattempted.");
+  }
   if (in.rotation_lambda_arn) rot.lambda_arn = in.rotation_lambda_arn;
   if (in.rotation_rules) rot.rules = in.rotation_rules;
   if (in.external_rotation_metadata) rot.external_metadata = *in.external_rotation_metadata;
@@ -1415,21 +1473,182 @@ Result<RotateSecretOutput> SecretsService::RotateSecret(const Context& ctx,
                  "No Lambda rotation function ARN is associated with this secret.");
   }
   rot.enabled = true;
-  s.meta.last_changed_ms = impl_->NowMs();
+  const std::int64_t now = impl_->NowMs();
+  std::optional<std::string> version_id;
+  if (immediately) {
+    std::string token = in.client_request_token.value_or(crypto::NewUuid());
+    ARCA_ASSIGN_OR_RETURN(auto clash, txn->GetVersion(s.row.id, token));
+    if (clash) {
+      return Error(Code::kInvalidRequest,
+                   "A version with the ClientRequestToken " + token + " already exists.");
+    }
+    rot.in_progress = NewRotation(token, now);
+    version_id = std::move(token);
+  }
+  s.meta.last_changed_ms = now;
   ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
   ARCA_RETURN_IF_ERROR(txn->Commit());
-  return RotateSecretOutput{s.row.arn, s.row.name, std::nullopt};
+  return RotateSecretOutput{s.row.arn, s.row.name, std::move(version_id)};
 }
 
 Result<CancelRotateSecretOutput> SecretsService::CancelRotateSecret(const Context& ctx,
                                                                     const SecretIdInput& in) {
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
   ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:CancelRotateSecret"));
+  std::optional<std::string> abandoned;
+  if (s.meta.rotation.in_progress) abandoned = s.meta.rotation.in_progress->token;
+  // As AWS: the rotation in progress is abandoned where it is (an AWSPENDING version stays).
   s.meta.rotation.enabled = false;
+  s.meta.rotation.in_progress.reset();
   s.meta.last_changed_ms = impl_->NowMs();
   ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
   ARCA_RETURN_IF_ERROR(txn->Commit());
-  return CancelRotateSecretOutput{s.row.arn, s.row.name, std::nullopt};
+  return CancelRotateSecretOutput{s.row.arn, s.row.name, std::move(abandoned)};
+}
+
+Result<std::vector<RotationWork>> SecretsService::FindDueRotations(std::size_t limit) {
+  const TimePoint now = impl_->clock_.Now();
+  const std::int64_t now_ms = ToUnixMillis(now);
+  std::vector<std::string> to_start;  // secret ids whose schedule window opened
+  std::vector<RotationWork> due;
+  {
+    ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
+    ARCA_ASSIGN_OR_RETURN(auto rows, txn->ListAllSecrets());
+    for (const auto& row : rows) {
+      if (row.deleted_ms) continue;
+      // Cheap filter before parsing: only secrets with rotation configured.
+      if (row.meta.find("\"lambda_arn\"") == std::string::npos) continue;
+      auto meta = SecretMeta::FromJson(row.meta);
+      if (!meta.ok() || meta->primary_region) continue;
+      const auto& p = meta->rotation.in_progress;
+      if (p) {
+        if (p->next_attempt_ms <= now_ms && LeaseFree(*p, now_ms, nullptr) && due.size() < limit) {
+          due.push_back(WorkOf(row, *meta));
+        }
+      } else if (ScheduleDue(row, *meta, now)) {
+        to_start.push_back(row.id);
+      }
+    }
+  }
+  if (to_start.empty()) return due;
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  bool changed = false;
+  for (const auto& id : to_start) {
+    ARCA_ASSIGN_OR_RETURN(auto row, txn->GetSecretById(id));
+    if (!row || row->deleted_ms) continue;
+    ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row->meta));
+    if (!ScheduleDue(*row, meta, now)) continue;  // another engine started it meanwhile
+    meta.rotation.in_progress = NewRotation(crypto::NewUuid(), now_ms);
+    meta.last_changed_ms = now_ms;
+    Loaded s{std::move(*row), std::move(meta)};
+    ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+    changed = true;
+    log::Info("scheduled rotation started", {{"arn", s.row.arn}, {"token", s.meta.rotation.in_progress->token}});
+    if (due.size() < limit) due.push_back(WorkOf(s.row, s.meta));
+  }
+  if (changed) ARCA_RETURN_IF_ERROR(txn->Commit());
+  return due;
+}
+
+Result<std::optional<RotationWork>> SecretsService::ClaimRotation(const std::string& arn,
+                                                                  const std::string& owner,
+                                                                  std::chrono::milliseconds lease) {
+  const std::int64_t now = impl_->NowMs();
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(auto row, txn->GetSecretByArn(arn));
+  if (!row || row->deleted_ms) return std::optional<RotationWork>();
+  ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row->meta));
+  auto& p = meta.rotation.in_progress;
+  if (!p || p->next_attempt_ms > now || !LeaseFree(*p, now, &owner)) return std::optional<RotationWork>();
+  p->lease_owner = owner;
+  p->lease_expires_ms = now + lease.count();
+  row->meta = meta.ToJson();
+  ARCA_RETURN_IF_ERROR(txn->UpdateSecret(*row));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return std::optional<RotationWork>(WorkOf(*row, meta));
+}
+
+Result<bool> SecretsService::CompleteRotationStep(const RotationWork& work, const std::string& owner,
+                                                  std::chrono::milliseconds lease) {
+  const std::int64_t now = impl_->NowMs();
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(auto row, txn->GetSecretByArn(work.arn));
+  if (!row || row->deleted_ms) return LeaseLost();
+  ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row->meta));
+  auto& p = meta.rotation.in_progress;
+  if (!p || p->token != work.token || p->step != work.step || p->lease_owner != owner ||
+      p->lease_expires_ms <= now) {
+    return LeaseLost();
+  }
+  Loaded s{std::move(*row), std::move(meta)};
+  bool finished = false;
+  if (work.step == kRotationSteps[3]) {
+    ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
+    VersionRow* target = nullptr;
+    for (auto& v : versions) {
+      if (v.version_id == work.token) target = &v;
+    }
+    if (target == nullptr || !HasLabel(*target, kCurrent)) {
+      return Error(Code::kInvalidRequest,
+                   "finishSecret did not move AWSCURRENT to version " + work.token + ".");
+    }
+    if (HasLabel(*target, kPending)) {
+      RemoveLabel(*target, kPending);
+      ARCA_RETURN_IF_ERROR(txn->UpdateVersion(*target));
+    }
+    s.meta.rotation.last_rotated_ms = now;
+    s.meta.rotation.in_progress.reset();
+    s.meta.last_changed_ms = now;
+    finished = true;
+  } else {
+    for (std::size_t i = 0; i + 1 < std::size(kRotationSteps); ++i) {
+      if (work.step == kRotationSteps[i]) s.meta.rotation.in_progress->step = kRotationSteps[i + 1];
+    }
+    s.meta.rotation.in_progress->attempts = 0;
+    s.meta.rotation.in_progress->last_error.reset();
+    s.meta.rotation.in_progress->lease_expires_ms = now + lease.count();
+  }
+  ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return finished;
+}
+
+Result<TimePoint> SecretsService::FailRotationStep(const RotationWork& work, const std::string& owner,
+                                                   const std::string& error) {
+  const std::int64_t now = impl_->NowMs();
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(auto row, txn->GetSecretByArn(work.arn));
+  if (!row || row->deleted_ms) return LeaseLost();
+  ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row->meta));
+  auto& p = meta.rotation.in_progress;
+  if (!p || p->token != work.token || p->lease_owner != owner) return LeaseLost();
+  p->attempts += 1;
+  std::int64_t backoff = kFirstBackoffMs;
+  for (std::int64_t i = 1; i < p->attempts && backoff < kMaxBackoffMs; ++i) backoff *= 2;
+  backoff = std::min(backoff, kMaxBackoffMs);
+  p->next_attempt_ms = now + backoff;
+  p->last_error = error.substr(0, kMaxErrorChars);
+  p->lease_owner.reset();
+  p->lease_expires_ms = 0;
+  const std::int64_t next = p->next_attempt_ms;
+  Loaded s{std::move(*row), std::move(meta)};
+  ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
+  ARCA_RETURN_IF_ERROR(txn->Commit());
+  return FromUnixMillis(next);
+}
+
+Status SecretsService::ReleaseRotation(const RotationWork& work, const std::string& owner) {
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(auto row, txn->GetSecretByArn(work.arn));
+  if (!row) return OkStatus();
+  ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row->meta));
+  auto& p = meta.rotation.in_progress;
+  if (!p || p->token != work.token || p->lease_owner != owner) return OkStatus();
+  p->lease_owner.reset();
+  p->lease_expires_ms = 0;
+  row->meta = meta.ToJson();
+  ARCA_RETURN_IF_ERROR(txn->UpdateSecret(*row));
+  return txn->Commit();
 }
 
 // ---- replication ----

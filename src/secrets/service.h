@@ -7,8 +7,13 @@
 //
 // Thread-safety: all methods may be called concurrently; each runs in its own store transaction.
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
@@ -21,6 +26,23 @@ namespace arca::secrets {
 // The additional authenticated data that binds a version's sealed value to its secret's ARN and its
 // version id: a ciphertext moved to another row does not open. `arca server rekey` uses it too.
 std::string ValueAad(const store::SecretRow& secret, const store::VersionRow& version);
+
+// One rotation as the rotation engine sees it (src/rotation/): which secret, which rotator, which
+// version, which step runs next. Metadata only.
+struct RotationWork {
+  std::string arn;
+  std::string region;
+  std::string name;
+  std::string lambda_arn;  // RotationLambdaARN: names the rotator
+  std::string token;       // ClientRequestToken = the new version's id
+  std::string step;        // createSecret | setSecret | testSecret | finishSecret
+  std::int64_t attempts = 0;
+  bool fresh = false;      // no step has run or failed yet (the engine announces RotationStarted)
+};
+
+// The steps of a rotation, in order (AWS's rotation function protocol).
+inline constexpr const char* kRotationSteps[] = {"createSecret", "setSecret", "testSecret",
+                                                 "finishSecret"};
 
 struct ServiceOptions {
   std::string partition = "aws";
@@ -68,6 +90,31 @@ class SecretsService {
 
   // Background work: removes secrets whose recovery window has ended. Returns how many.
   Result<int> PurgeExpired();
+
+  // ---- the rotation engine's operations (src/rotation/engine.h); time from the Clock ----
+  //
+  // The rotations that may run now: in progress, next attempt due, lease free or expired. An
+  // enabled schedule whose window has opened (RotationSchedule::NextWindow from the last rotation,
+  // or the creation) starts a new rotation here first. At most `limit` entries.
+  Result<std::vector<RotationWork>> FindDueRotations(std::size_t limit);
+  // Takes the lease on the rotation of `arn` for `owner` until now + `lease` (compare-and-set in
+  // one write transaction). nullopt when another owner holds an unexpired lease, when nothing is in
+  // progress or when its next attempt is not due. The owner that holds the lease may renew it.
+  Result<std::optional<RotationWork>> ClaimRotation(const std::string& arn, const std::string& owner,
+                                                    std::chrono::milliseconds lease);
+  // Records that `work.step` succeeded and moves to the next step, renewing the lease. After
+  // finishSecret: checks AWSCURRENT is on the token's version (kInvalidRequest otherwise), removes
+  // AWSPENDING, sets LastRotatedDate and clears the rotation. Returns true when the rotation is
+  // finished. kPreconditionNotMet when `owner` no longer holds this rotation (cancelled, or the
+  // lease expired and another engine took it).
+  Result<bool> CompleteRotationStep(const RotationWork& work, const std::string& owner,
+                                    std::chrono::milliseconds lease);
+  // Records a failed step: the error (a message, never a value), one more attempt, the next one
+  // after a backoff of 30 s doubling to at most 1 h; releases the lease. Returns the next attempt.
+  Result<TimePoint> FailRotationStep(const RotationWork& work, const std::string& owner,
+                                     const std::string& error);
+  // Gives the lease back without recording anything (the engine stops between steps).
+  Status ReleaseRotation(const RotationWork& work, const std::string& owner);
 
  private:
   class Impl;

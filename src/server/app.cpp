@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>  // NOLINT(modernize-deprecated-headers): sigwait, pthread_sigmask
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -15,11 +16,13 @@
 #include <thread>
 #include <utility>
 
+#include "audit/event.h"
 #include "audit/log.h"
 #include "audit/query.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "crypto/random.h"
 #include "frontends/router.h"
 #include "http/server.h"
 #include "iam/access_keys.h"
@@ -27,6 +30,8 @@
 #include "iam/directory.h"
 #include "iam/sessions.h"
 #include "iam/sts.h"
+#include "rotation/engine.h"
+#include "rotation/rotator.h"
 #include "secrets/service.h"
 #include "server/alerts.h"
 #include "server/files.h"
@@ -139,6 +144,54 @@ class PurgeLoop {
   bool stopping_ = false;  // GUARDED_BY(mu_)
   std::thread thread_;     // last: starts after the members above exist
 };
+
+// The audit record of a rotation event, shaped as CloudTrail's RotationStarted /
+// RotationSucceeded / RotationFailed (eventType AwsServiceEvent, invoked by the service itself).
+boost::json::object RotationRecord(const rotation::RotationEvent& e, const std::string& account_id) {
+  audit::EventInput in;
+  in.event_time = e.time;
+  in.event_source = "secretsmanager.amazonaws.com";
+  switch (e.kind) {
+    case rotation::RotationEventKind::kStarted: in.event_name = "RotationStarted"; break;
+    case rotation::RotationEventKind::kSucceeded: in.event_name = "RotationSucceeded"; break;
+    case rotation::RotationEventKind::kFailed: in.event_name = "RotationFailed"; break;
+  }
+  in.region = e.region;
+  in.source_ip = "secretsmanager.amazonaws.com";
+  in.user_agent = "secretsmanager.amazonaws.com";
+  in.request_parameters = nullptr;
+  in.response_elements = nullptr;
+  in.request_id = crypto::NewUuid();
+  in.identity.account = account_id;
+  in.recipient_account = account_id;
+  in.resources.push_back({e.arn, account_id, "AWS::SecretsManager::Secret"});
+  if (e.kind == rotation::RotationEventKind::kFailed) {
+    in.error_code = "RotationFailed";
+    in.error_message = e.error;
+  }
+  boost::json::object record = audit::BuildRecord(in);
+  record["userIdentity"] = boost::json::object{{"accountId", account_id},
+                                               {"invokedBy", "secretsmanager.amazonaws.com"}};
+  record["eventType"] = "AwsServiceEvent";
+  boost::json::object data{{"SecretId", e.arn}, {"ClientRequestToken", e.token},
+                           {"RotationLambdaARN", e.lambda_arn}};
+  if (e.kind == rotation::RotationEventKind::kFailed) {
+    data["Step"] = e.step;
+    data["Attempts"] = e.attempts;
+    if (e.next_attempt) data["NextAttempt"] = FormatIso8601(*e.next_attempt);
+  }
+  record["additionalEventData"] = std::move(data);
+  record["serviceEventDetails"] = boost::json::object{{"secretId", e.arn}};
+  return record;
+}
+
+// The rotation engine's lease owner: stable across restarts of this server (so it resumes its own
+// rotations at once), different between servers on different hosts or data directories.
+std::string RotationOwner(const Config& config) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return std::string(host) + ":" + config.data_dir;
+}
 
 // Waits for SIGTERM/SIGINT (blocked in every thread) and stops the server gracefully; a second signal
 // exits at once. Finish() ends the thread when the server stopped on its own.
@@ -416,10 +469,27 @@ int RunServer(Config config) {
                           {"tls", config.tls()},
                           {"account_id", config.account_id}});
 
+  // Rotation: the built-in rotators; the engine acts with the service's own identity.
+  auto rotators = rotation::RotatorRegistry::WithBuiltins();
+  rotation::EngineOptions rotation_options;
+  rotation_options.owner = RotationOwner(config);
+  rotation::Engine rotation_engine(
+      secrets_service, *rotators, clock, rotation_options,
+      [log = audit_log->get(), account = config.account_id](const rotation::RotationEvent& e) {
+        log->Append(RotationRecord(e, account), [name = e.arn](Status st) {
+          if (!st.ok()) {
+            log::Error("audit record of a rotation not written",
+                       {{"arn", name}, {"error", st.error().ToLogString()}});
+          }
+        });
+      });
+
   {
     PurgeLoop purge(secrets_service, std::chrono::seconds(config.purge_interval_seconds));
+    rotation_engine.Start();
     SignalWatcher signals(stop_signals, **server);
     (*server)->Run();
+    rotation_engine.Stop();  // a step in flight finishes; the rest resumes at the next start
   }  // stops and joins the purge and signal threads
   (*audit_log)->Stop();  // after the last request: a final digest closes the chain
   log::Info("stopped");

@@ -908,6 +908,23 @@ class RotationConfigTest(SecretsManagerBoto3Base):
         self.assertEqual(d["RotationRules"]["ScheduleExpression"], "rate(10 days)")
         self.assertEqual(d["RotationRules"]["Duration"], "2h")
 
+    def test_rotate_immediately_starts_a_rotation(self):
+        # RotateImmediately defaults to true: a rotation starts at once, its token is the VersionId
+        # of the version to come, and a second one is refused while it is in progress (this
+        # rotator does not exist, so the rotation keeps failing and stays in progress).
+        name, _ = self.create()
+        token = new_token()
+        r = self.sm.rotate_secret(SecretId=name, RotationLambdaARN=LAMBDA_ARN, ClientRequestToken=token)
+        self.assertEqual(r["VersionId"], token)
+        with self.assertAwsError("InvalidRequestException",
+                                 message="A previous rotation isn't complete. That rotation will be "
+                                         "reattempted."):
+            self.sm.rotate_secret(SecretId=name, RotationLambdaARN=LAMBDA_ARN)
+        self.assertEqual(self.value(name)["SecretString"], "v1")
+        c = self.sm.cancel_rotate_secret(SecretId=name)
+        self.assertEqual(c["VersionId"], token)
+        self.assertFalse(self.describe(name)["RotationEnabled"])
+
     def test_rotate_missing(self):
         with self.assertAwsError("ResourceNotFoundException"):
             self.sm.rotate_secret(SecretId=unique("nope"), RotationLambdaARN=LAMBDA_ARN,

@@ -395,15 +395,30 @@ TEST_F(SecretsServiceTest, RotationConfigurationIsStored) {
   EXPECT_EQ(service_->RotateSecret(ctx_, in).error().code(), Code::kInvalidRequest);
   in.rotation_lambda_arn = "arn:aws:lambda:us-east-1:000000000000:function:arca-random";
   in.rotation_rules = RotationRules{30, std::nullopt, std::nullopt};
-  ASSERT_TRUE(service_->RotateSecret(ctx_, in).ok());
+  in.rotate_immediately = false;  // configuration only: no rotation starts, no version id
+  auto r = service_->RotateSecret(ctx_, in);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->version_id.has_value());
+  EXPECT_TRUE(service_->FindDueRotations(10)->empty());
   auto d = service_->DescribeSecret(ctx_, {"rot"});
   EXPECT_TRUE(*d->rotation_enabled);
   EXPECT_EQ(*d->rotation_rules->automatically_after_days, 30);
   // AWS shows the last second of the rotation window: the whole UTC day 30 days after creation.
   EXPECT_EQ(*d->next_rotation_date,
             std::chrono::floor<std::chrono::days>(d->created_date) + std::chrono::days(31) - std::chrono::seconds(1));
-  ASSERT_TRUE(service_->CancelRotateSecret(ctx_, {"rot"}).ok());
+  // RotateImmediately (the default) starts a rotation whose token is the new version's id.
+  in.rotate_immediately.reset();
+  in.client_request_token = Token('r');
+  auto started = service_->RotateSecret(ctx_, in);
+  ASSERT_TRUE(started.ok());
+  EXPECT_EQ(started->version_id, Token('r'));
+  ASSERT_EQ(service_->FindDueRotations(10)->size(), 1u);
+  auto cancelled = service_->CancelRotateSecret(ctx_, {"rot"});
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->version_id, Token('r'));
   EXPECT_FALSE(*service_->DescribeSecret(ctx_, {"rot"})->rotation_enabled);
+  EXPECT_TRUE(service_->FindDueRotations(10)->empty());
+  in.client_request_token.reset();
   in.rotation_rules = RotationRules{1001, std::nullopt, std::nullopt};
   EXPECT_EQ(service_->RotateSecret(ctx_, in).error().code(), Code::kInvalidParameter);
 }

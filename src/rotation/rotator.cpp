@@ -1,0 +1,90 @@
+#include "rotation/rotator.h"
+
+#include "core/access.h"
+#include "rotation/random_rotator.h"
+
+namespace arca::rotation {
+
+SecretsApi::SecretsApi(secrets::SecretsService& service, std::string region) : service_(service) {
+  ctx_.region = std::move(region);
+  ctx_.request_id = "arca-rotation";
+  ctx_.principal_arn = "secretsmanager.amazonaws.com";
+  ctx_.gate = &access::AllowAll::Instance();
+}
+
+Result<secrets::SecretDescription> SecretsApi::DescribeSecret(const std::string& secret_id) {
+  return service_.DescribeSecret(ctx_, {secret_id});
+}
+
+Result<secrets::SecretValueOutput> SecretsApi::GetSecretValue(
+    const std::string& secret_id, std::optional<std::string> version_id,
+    std::optional<std::string> version_stage) {
+  return service_.GetSecretValue(ctx_,
+                                 {secret_id, std::move(version_id), std::move(version_stage)});
+}
+
+Result<secrets::PutSecretValueOutput> SecretsApi::PutSecretValue(const std::string& secret_id,
+                                                                 const std::string& token,
+                                                                 secrets::SecretValue value,
+                                                                 std::vector<std::string> stages) {
+  secrets::PutSecretValueInput in;
+  in.secret_id = secret_id;
+  in.client_request_token = token;
+  in.value = std::move(value);
+  in.version_stages = std::move(stages);
+  return service_.PutSecretValue(ctx_, std::move(in));
+}
+
+Status SecretsApi::UpdateSecretVersionStage(const secrets::UpdateSecretVersionStageInput& in) {
+  auto out = service_.UpdateSecretVersionStage(ctx_, in);
+  if (!out.ok()) return std::move(out).error();
+  return OkStatus();
+}
+
+std::optional<std::string> LambdaFunctionName(std::string_view arn) {
+  // arn : partition : lambda : region : account : function : name [: qualifier]
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t colon = arn.find(':', start);
+    parts.push_back(arn.substr(start, colon == std::string_view::npos ? arn.npos : colon - start));
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  if ((parts.size() != 7 && parts.size() != 8) || parts[0] != "arn" || parts[2] != "lambda" ||
+      parts[5] != "function" || parts[6].empty()) {
+    return std::nullopt;
+  }
+  return std::string(parts[6]);
+}
+
+std::unique_ptr<RotatorRegistry> RotatorRegistry::WithBuiltins() {
+  auto r = std::make_unique<RotatorRegistry>();
+  r->Register(std::string(kRandomRotatorName), std::make_shared<RandomRotator>());
+  return r;
+}
+
+void RotatorRegistry::Register(std::string name, std::shared_ptr<Rotator> rotator) {
+  rotators_[std::move(name)] = std::move(rotator);
+}
+
+Result<std::shared_ptr<Rotator>> RotatorRegistry::Find(std::string_view lambda_arn) const {
+  auto name = LambdaFunctionName(lambda_arn);
+  if (!name) {
+    return Error(
+        Code::kInvalidParameter,
+        "RotationLambdaARN " + std::string(lambda_arn) +
+            " is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME).");
+  }
+  auto it = rotators_.find(*name);
+  if (it == rotators_.end()) {
+    std::string known;
+    for (const auto& [n, r] : rotators_) known += (known.empty() ? "" : ", ") + n;
+    return Error(Code::kInvalidParameter,
+                 "No rotator named " + *name + " (from RotationLambdaARN " +
+                     std::string(lambda_arn) + "); known rotators: " + known + ".");
+  }
+  return it->second;
+}
+
+}  // namespace arca::rotation
