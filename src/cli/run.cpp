@@ -242,7 +242,12 @@ std::vector<std::string>& ProgramArgs() {
 }
 
 volatile sig_atomic_t g_signal = 0;
-void OnSignal(int sig) { g_signal = sig; }
+// A signal another process sent to arca is passed on to the program. One the terminal sent
+// (Ctrl-C, hangup: si_code SI_KERNEL) already reached the program too, since it shares arca's
+// foreground process group; passing it on would deliver it twice.
+void OnSignal(int sig, siginfo_t* info, void* /*context*/) {
+  if (info == nullptr || info->si_code != SI_KERNEL) g_signal = sig;
+}
 
 int ExitStatusOf(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -310,7 +315,8 @@ int RunCommand(Context& ctx, RunArgs& a) {
   }
 
   struct sigaction sa {};
-  sa.sa_handler = OnSignal;
+  sa.sa_sigaction = OnSignal;
+  sa.sa_flags = SA_SIGINFO;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);

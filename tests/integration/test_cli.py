@@ -438,6 +438,50 @@ class RunCommandTest(ArcaTestCase):
         self.assertNotIn("second", err)
 
 
+    def test_watch_ctrl_c_reaches_the_program_once(self):
+        # On a terminal, Ctrl-C reaches the whole foreground process group: arca must not pass it on
+        # a second time.
+        import pty
+        name = unique("cli-run/tty")
+        self.sm.create_secret(Name=name, SecretString="v")
+        out = os.path.join(self.tmp, "sigint.txt")
+        ready = os.path.join(self.tmp, "ready")
+        program = (
+            "import signal, sys, time\n"
+            f"out, ready = {out!r}, {ready!r}\n"
+            "count = []\n"
+            "signal.signal(signal.SIGINT, lambda *a: count.append(1))\n"
+            "open(ready, 'w').close()\n"
+            "deadline = time.time() + 3\n"
+            "while time.time() < deadline: time.sleep(0.05)\n"
+            "open(out, 'w').write(str(len(count)))\n")
+        env = clean_env({"ARCA_ENDPOINT": self.server.endpoint, "ARCA_DATA_DIR": self.server.data_dir})
+        pid, master = pty.fork()
+        if pid == 0:
+            os.execve(arca_bin(), [arca_bin(), "run", "--watch", "--interval", "5", "--secret", name, "--",
+                                   sys.executable, "-c", program], env)
+        try:
+            deadline = time.time() + 20
+            while not os.path.exists(ready) and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertTrue(os.path.exists(ready), "the program did not start")
+            os.write(master, b"\x03")  # Ctrl-C, through the terminal driver
+            deadline = time.time() + 20
+            while not os.path.exists(out) and time.time() < deadline:
+                time.sleep(0.05)
+            with open(out) as f:
+                self.assertEqual(f.read(), "1")
+            _, status = os.waitpid(pid, 0)
+            self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        finally:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            os.close(master)
+
+
 class WebIdentityCredentialsTest(ArcaTestCase):
     """AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, as IRSA sets them, work for the client commands."""
 
