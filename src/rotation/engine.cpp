@@ -127,7 +127,7 @@ Status Engine::RunStep(Rotator& rotator, const secrets::RotationWork& work) {
 }
 
 void Engine::Fail(const secrets::RotationWork& work, const std::string& error) {
-  auto next = service_.FailRotationStep(work, options_.owner, error);
+  auto next = service_.FailRotationStep(work, options_.owner, error, options_.retry_backoff);
   RotationEvent event{RotationEventKind::kFailed};
   event.error = error;
   event.attempts = work.attempts + 1;

@@ -57,6 +57,8 @@ struct EngineOptions {
   std::chrono::milliseconds interval{1000};
   std::chrono::milliseconds lease{60000};
   std::size_t batch = 16;  // rotations looked at per pass
+  // The wait before the first retry of a failed step; it doubles at each failure up to 1 h.
+  std::chrono::milliseconds retry_backoff{30000};
 };
 
 class Engine {

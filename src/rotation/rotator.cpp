@@ -1,6 +1,7 @@
 #include "rotation/rotator.h"
 
 #include "core/access.h"
+#include "rotation/postgres_rotator.h"
 #include "rotation/random_rotator.h"
 
 namespace arca::rotation {
@@ -61,6 +62,10 @@ std::optional<std::string> LambdaFunctionName(std::string_view arn) {
 std::unique_ptr<RotatorRegistry> RotatorRegistry::WithBuiltins() {
   auto r = std::make_unique<RotatorRegistry>();
   r->Register(std::string(kRandomRotatorName), std::make_shared<RandomRotator>());
+  r->Register(std::string(kPostgresSingleUserRotatorName),
+              std::make_shared<PostgresRotator>(PostgresRotator::Scheme::kSingleUser));
+  r->Register(std::string(kPostgresAlternatingUsersRotatorName),
+              std::make_shared<PostgresRotator>(PostgresRotator::Scheme::kAlternatingUsers));
   return r;
 }
 

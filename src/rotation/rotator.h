@@ -64,7 +64,8 @@ std::optional<std::string> LambdaFunctionName(std::string_view arn);
 
 class RotatorRegistry {
  public:
-  // The registry with the built-in rotators (today: arca-random).
+  // The registry with the built-in rotators (arca-random, arca-postgres-single-user,
+  // arca-postgres-alternating-users).
   static std::unique_ptr<RotatorRegistry> WithBuiltins();
 
   void Register(std::string name, std::shared_ptr<Rotator> rotator);

@@ -617,9 +617,21 @@ class SecretsService::Impl {
     if (s.row.deleted_ms) d.deleted_date = FromUnixMillis(*s.row.deleted_ms);  // when it was deleted
     d.next_rotation_date = NextRotation(s);
     d.tags = s.meta.tags;
+    // While a rotation runs, AWS already lists its token as the AWSPENDING version before the
+    // rotation function's createSecret has stored a value under it; AWS's rotation templates
+    // refuse to run otherwise ("Secret version ... has no stage for rotation").
+    static const std::string kPendingLabel = "AWSPENDING";
+    const auto& rotating = s.meta.rotation.in_progress;
+    const bool placeholder =
+        rotating.has_value() && std::none_of(versions.begin(), versions.end(), [&](const VersionRow& v) {
+          return v.version_id == rotating->token;
+        });
     for (const auto& v : versions) {
-      if (!v.labels.empty()) d.version_ids_to_stages.emplace_back(v.version_id, v.labels);
+      std::vector<std::string> labels = v.labels;
+      if (placeholder) std::erase(labels, kPendingLabel);
+      if (!labels.empty()) d.version_ids_to_stages.emplace_back(v.version_id, std::move(labels));
     }
+    if (placeholder) d.version_ids_to_stages.emplace_back(rotating->token, std::vector<std::string>{kPendingLabel});
     d.owning_service = s.meta.owning_service;
     d.created_date = FromUnixMillis(s.row.created_ms);
     if (s.meta.primary_region) {
@@ -1393,7 +1405,6 @@ Result<ValidateResourcePolicyOutput> SecretsService::ValidateResourcePolicy(
 namespace {
 
 constexpr std::string_view kPending = "AWSPENDING";
-constexpr std::int64_t kFirstBackoffMs = 30'000;
 constexpr std::int64_t kMaxBackoffMs = 3'600'000;
 constexpr std::size_t kMaxErrorChars = 1024;
 
@@ -1614,7 +1625,8 @@ Result<bool> SecretsService::CompleteRotationStep(const RotationWork& work, cons
 }
 
 Result<TimePoint> SecretsService::FailRotationStep(const RotationWork& work, const std::string& owner,
-                                                   const std::string& error) {
+                                                   const std::string& error,
+                                                   std::chrono::milliseconds first_backoff) {
   const std::int64_t now = impl_->NowMs();
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
   ARCA_ASSIGN_OR_RETURN(auto row, txn->GetSecretByArn(work.arn));
@@ -1623,9 +1635,11 @@ Result<TimePoint> SecretsService::FailRotationStep(const RotationWork& work, con
   auto& p = meta.rotation.in_progress;
   if (!p || p->token != work.token || p->lease_owner != owner) return LeaseLost();
   p->attempts += 1;
-  std::int64_t backoff = kFirstBackoffMs;
-  for (std::int64_t i = 1; i < p->attempts && backoff < kMaxBackoffMs; ++i) backoff *= 2;
-  backoff = std::min(backoff, kMaxBackoffMs);
+  const std::int64_t first = std::max<std::int64_t>(first_backoff.count(), 1);
+  const std::int64_t max_backoff = std::max(kMaxBackoffMs, first);
+  std::int64_t backoff = first;
+  for (std::int64_t i = 1; i < p->attempts && backoff < max_backoff; ++i) backoff *= 2;
+  backoff = std::min(backoff, max_backoff);
   p->next_attempt_ms = now + backoff;
   p->last_error = error.substr(0, kMaxErrorChars);
   p->lease_owner.reset();

@@ -110,9 +110,12 @@ class SecretsService {
   Result<bool> CompleteRotationStep(const RotationWork& work, const std::string& owner,
                                     std::chrono::milliseconds lease);
   // Records a failed step: the error (a message, never a value), one more attempt, the next one
-  // after a backoff of 30 s doubling to at most 1 h; releases the lease. Returns the next attempt.
+  // after a backoff of `first_backoff` (30 s by default) doubling to at most 1 h (or
+  // `first_backoff` when longer); releases the lease. Returns the next attempt.
   Result<TimePoint> FailRotationStep(const RotationWork& work, const std::string& owner,
-                                     const std::string& error);
+                                     const std::string& error,
+                                     std::chrono::milliseconds first_backoff =
+                                         std::chrono::milliseconds(30'000));
   // Gives the lease back without recording anything (the engine stops between steps).
   Status ReleaseRotation(const RotationWork& work, const std::string& owner);
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -31,7 +32,9 @@
 #include "iam/sessions.h"
 #include "iam/sts.h"
 #include "rotation/engine.h"
+#include "rotation/exec_rotator.h"
 #include "rotation/rotator.h"
+#include "rotation/webhook_rotator.h"
 #include "secrets/service.h"
 #include "server/alerts.h"
 #include "server/files.h"
@@ -191,6 +194,56 @@ std::string RotationOwner(const Config& config) {
   char host[256] = {};
   if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
   return std::string(host) + ":" + config.data_dir;
+}
+
+// The URL a rotator running on this host reaches this server at (AWS_ENDPOINT_URL of exec rotators).
+std::string SelfUrl(const Config& config, std::uint16_t port) {
+  std::string host = config.listen.host;
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return std::string(config.tls() ? "https://" : "http://") + host + ":" + std::to_string(port);
+}
+
+// Registers config.rotators (webhook and exec) in `registry`. kInvalidParameter when a name is a
+// built-in rotator's or a key file is unusable. Returns the longest configured step timeout.
+Result<std::chrono::milliseconds> RegisterConfiguredRotators(const Config& config, const std::string& self_url,
+                                                             const Clock& clock,
+                                                             rotation::RotatorRegistry& registry) {
+  std::chrono::milliseconds longest{0};
+  for (const auto& r : config.rotators) {
+    if (registry.Find("arn:aws:lambda:us-east-1:000000000000:function:" + r.name).ok()) {
+      return Error(Code::kInvalidParameter,
+                   "the configured rotator " + r.name + " has the name of a built-in rotator; rename it");
+    }
+    const std::chrono::milliseconds timeout = std::chrono::seconds(r.timeout_seconds);
+    longest = std::max(longest, timeout);
+    if (r.type == "webhook") {
+      rotation::WebhookOptions o;
+      o.name = r.name;
+      o.url = r.url;
+      o.timeout = timeout;
+      o.ca_file = r.ca_file;
+      if (!r.hmac_key_file.empty()) {
+        auto key = rotation::LoadHmacKeyFile(r.hmac_key_file);
+        if (!key.ok()) return Error(Code::kInvalidParameter, "rotator " + r.name + ": " + key.error().message());
+        o.hmac_key = std::move(key).value();
+      }
+      registry.Register(r.name, std::make_shared<rotation::WebhookRotator>(std::move(o), clock));
+    } else {
+      rotation::ExecOptions o;
+      o.name = r.name;
+      o.command = r.command;
+      o.env = r.env;
+      o.endpoint_url = self_url;
+      o.timeout = timeout;
+      registry.Register(r.name, std::make_shared<rotation::ExecRotator>(std::move(o)));
+    }
+    log::Info("rotator configured", {{"name", r.name}, {"type", r.type},
+                                     {"timeout_seconds", r.timeout_seconds},
+                                     {"signed", !r.hmac_key_file.empty()}});
+  }
+  return longest;
 }
 
 // Waits for SIGTERM/SIGINT (blocked in every thread) and stops the server gracefully; a second signal
@@ -469,19 +522,47 @@ int RunServer(Config config) {
                           {"tls", config.tls()},
                           {"account_id", config.account_id}});
 
-  // Rotation: the built-in rotators; the engine acts with the service's own identity.
+  // Rotation: the built-in rotators and the configured ones; the engine acts with the service's
+  // own identity.
   auto rotators = rotation::RotatorRegistry::WithBuiltins();
+  auto configured = RegisterConfiguredRotators(config, SelfUrl(config, (*server)->port()), clock, *rotators);
+  if (!configured.ok()) {
+    log::Error("invalid rotator configuration", {{"error", configured.error().ToLogString()}});
+    return kExitUsage;
+  }
+  std::unique_ptr<rotation::RotationNotifier> notifier;
+  if (!config.rotation_notify_urls.empty()) {
+    rotation::NotifierOptions notify_options;
+    notify_options.urls = config.rotation_notify_urls;
+    if (!config.rotation_notify_hmac_key_file.empty()) {
+      auto key = rotation::LoadHmacKeyFile(config.rotation_notify_hmac_key_file);
+      if (!key.ok()) {
+        log::Error("invalid rotation_notify_hmac_key_file", {{"error", key.error().ToLogString()}});
+        return kExitUsage;
+      }
+      notify_options.hmac_key = std::move(key).value();
+    }
+    notifier = std::make_unique<rotation::RotationNotifier>(std::move(notify_options), clock);
+    log::Info("rotation notifications enabled",
+              {{"urls", static_cast<std::int64_t>(config.rotation_notify_urls.size())},
+               {"signed", !config.rotation_notify_hmac_key_file.empty()}});
+  }
   rotation::EngineOptions rotation_options;
   rotation_options.owner = RotationOwner(config);
+  rotation_options.retry_backoff = std::chrono::seconds(config.rotation_retry_seconds);
+  // A step may run as long as its rotator's timeout: the lease must outlast it.
+  rotation_options.lease = std::max(rotation_options.lease, *configured + std::chrono::seconds(30));
   rotation::Engine rotation_engine(
       secrets_service, *rotators, clock, rotation_options,
-      [log = audit_log->get(), account = config.account_id](const rotation::RotationEvent& e) {
+      [log = audit_log->get(), account = config.account_id,
+       notify = notifier.get()](const rotation::RotationEvent& e) {
         log->Append(RotationRecord(e, account), [name = e.arn](Status st) {
           if (!st.ok()) {
             log::Error("audit record of a rotation not written",
                        {{"arn", name}, {"error", st.error().ToLogString()}});
           }
         });
+        if (notify != nullptr) notify->Notify(e);
       });
 
   {

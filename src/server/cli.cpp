@@ -57,6 +57,15 @@ const std::map<std::string_view, std::string_view>& FlagHelp() {
       {"alert_rules",
        "denied-request alert rules, e.g. \"5/60s per-principal, 100/60s\" "
        "(env ARCA_ALERT_RULES; default \"10/60s per-principal\" when a webhook is set)"},
+      {"rotation_retry_seconds",
+       "wait before the first retry of a failed rotation step, doubling per failure "
+       "(env ARCA_ROTATION_RETRY_SECONDS; default 30)"},
+      {"rotation_notify_urls",
+       "comma-separated URLs that receive RotationSucceeded/RotationFailed events "
+       "(env ARCA_ROTATION_NOTIFY_URLS)"},
+      {"rotation_notify_hmac_key_file",
+       "file with the HMAC key that signs rotation notifications "
+       "(env ARCA_ROTATION_NOTIFY_HMAC_KEY_FILE)"},
   };
   return help;
 }
@@ -72,6 +81,8 @@ std::string_view TypeName(std::string_view key) {
   if (key == "oidc_audiences") return "IDS";
   if (key == "oidc_jwks") return "JSON";
   if (key == "oidc_jwks_file") return "FILE";
+  if (key == "rotation_notify_urls") return "URLS";
+  if (key == "rotation_notify_hmac_key_file") return "FILE";
   if (key == "config" || key == "tls_cert" || key == "tls_key" || key == "master_key_file")
     return "FILE";
   return "N";

@@ -53,6 +53,106 @@ Result<std::string> NonEmpty(const Setting& s, std::string_view key) {
 
 }  // namespace
 
+bool IsYamlOnlyKey(std::string_view key) { return key == "rotators"; }
+
+namespace {
+
+bool IsHttpUrl(std::string_view url) {
+  return (url.rfind("http://", 0) == 0 && url.size() > 7) ||
+         (url.rfind("https://", 0) == 0 && url.size() > 8);
+}
+
+// `rotators:` (a YAML sequence, kept as YAML text in its Setting) -> RotatorConfig values.
+Result<std::vector<RotatorConfig>> ParseRotators(const Setting& setting) {
+  const std::string& src = setting.source;
+  std::vector<RotatorConfig> out;
+  try {
+    const YAML::Node list = YAML::Load(setting.value);
+    if (list.IsNull()) return out;
+    if (!list.IsSequence()) return Invalid(src + ": rotators must be a list of rotators");
+    std::set<std::string> names;
+    for (const auto& node : list) {
+      const std::string at = src + ": rotators entry " + std::to_string(out.size() + 1);
+      if (!node.IsMap()) return Invalid(at + " must be a mapping (name, type, ...)");
+      RotatorConfig r;
+      for (const auto& kv : node) {
+        const std::string key = kv.first.Scalar();
+        const YAML::Node& v = kv.second;
+        auto scalar = [&]() -> Result<std::string> {
+          if (!v.IsScalar()) return Invalid(at + ": " + key + " must be a single value");
+          return v.Scalar();
+        };
+        if (key == "name") {
+          ARCA_ASSIGN_OR_RETURN(r.name, scalar());
+        } else if (key == "type") {
+          ARCA_ASSIGN_OR_RETURN(r.type, scalar());
+        } else if (key == "url") {
+          ARCA_ASSIGN_OR_RETURN(r.url, scalar());
+        } else if (key == "hmac_key_file") {
+          ARCA_ASSIGN_OR_RETURN(r.hmac_key_file, scalar());
+        } else if (key == "ca_file") {
+          ARCA_ASSIGN_OR_RETURN(r.ca_file, scalar());
+        } else if (key == "timeout_seconds") {
+          ARCA_ASSIGN_OR_RETURN(auto text, scalar());
+          ARCA_ASSIGN_OR_RETURN(auto t, ParseUnsigned(Setting{text, src}, "timeout_seconds", 1, 900));
+          r.timeout_seconds = static_cast<int>(t);
+        } else if (key == "command") {
+          if (!v.IsSequence()) {
+            return Invalid(at + ": command must be a list: the program and its arguments (no shell)");
+          }
+          for (const auto& arg : v) {
+            if (!arg.IsScalar()) return Invalid(at + ": command must be a list of strings");
+            r.command.push_back(arg.Scalar());
+          }
+        } else if (key == "env") {
+          if (!v.IsMap()) return Invalid(at + ": env must be a mapping of NAME: value");
+          for (const auto& e : v) {
+            if (!e.second.IsScalar() || e.first.Scalar().empty() ||
+                e.first.Scalar().find('=') != std::string::npos) {
+              return Invalid(at + ": env must map variable names to single values");
+            }
+            r.env.emplace_back(e.first.Scalar(), e.second.Scalar());
+          }
+        } else {
+          return Invalid(at + ": unknown key \"" + key + "\"");
+        }
+      }
+      if (r.name.empty()) return Invalid(at + ": name is missing");
+      for (char c : r.name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '-' || c == '_';
+        if (!ok || r.name.size() > 64) {
+          return Invalid(at + ": name \"" + r.name +
+                         "\" must be a Lambda function name (letters, digits, - and _; at most 64)");
+        }
+      }
+      if (!names.insert(r.name).second) return Invalid(src + ": two rotators are named " + r.name);
+      const std::string which = src + ": rotator " + r.name;
+      if (r.type == "webhook") {
+        if (!IsHttpUrl(r.url)) return Invalid(which + ": url must be an http:// or https:// URL");
+        if (!r.command.empty() || !r.env.empty()) {
+          return Invalid(which + ": command and env are for exec rotators");
+        }
+      } else if (r.type == "exec") {
+        if (r.command.empty() || r.command[0].empty()) {
+          return Invalid(which + ": command must name the program to run");
+        }
+        if (!r.url.empty() || !r.hmac_key_file.empty() || !r.ca_file.empty()) {
+          return Invalid(which + ": url, hmac_key_file and ca_file are for webhook rotators");
+        }
+      } else {
+        return Invalid(which + ": type must be webhook or exec");
+      }
+      out.push_back(std::move(r));
+    }
+  } catch (const std::exception& e) {
+    return Invalid(src + ": rotators: " + e.what());
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<ListenAddress> ParseListen(std::string_view text) {
   const std::string shown = "\"" + std::string(text) + "\"";
   std::string_view host;
@@ -129,6 +229,10 @@ const std::vector<KeyInfo>& ConfigKeys() {
       {"oidc_audiences", "ARCA_OIDC_AUDIENCES", "--oidc-audiences", true},
       {"oidc_jwks", "ARCA_OIDC_JWKS", "--oidc-jwks", true},
       {"oidc_jwks_file", "ARCA_OIDC_JWKS_FILE", "--oidc-jwks-file", true},
+      {"rotation_retry_seconds", "ARCA_ROTATION_RETRY_SECONDS", "--rotation-retry-seconds", true},
+      {"rotation_notify_urls", "ARCA_ROTATION_NOTIFY_URLS", "--rotation-notify-urls", true},
+      {"rotation_notify_hmac_key_file", "ARCA_ROTATION_NOTIFY_HMAC_KEY_FILE",
+       "--rotation-notify-hmac-key-file", true},
   };
   return keys;
 }
@@ -181,6 +285,15 @@ Result<Settings> ParseYamlConfig(std::string_view text, std::string_view source)
       for (const auto& k : ConfigKeys()) {
         if (k.key == key && k.in_file) info = &k;
       }
+      if (IsYamlOnlyKey(key)) {
+        if (!seen.insert(key).second) return Invalid(src + ": duplicate key \"" + key + "\"");
+        if (kv.second.IsNull()) continue;
+        if (!kv.second.IsSequence()) return Invalid(src + ": \"" + key + "\" must be a list");
+        YAML::Emitter emitter;
+        emitter << kv.second;
+        out[key] = Setting{emitter.c_str(), src};
+        continue;
+      }
       if (info == nullptr) {
         if (key == "master_key") {
           return Invalid(src + ": master_key may not be set in a config file; use master_key_file or "
@@ -191,6 +304,15 @@ Result<Settings> ParseYamlConfig(std::string_view text, std::string_view source)
       }
       if (!seen.insert(key).second) return Invalid(src + ": duplicate key \"" + key + "\"");
       if (kv.second.IsNull()) continue;
+      if (key == "rotation_notify_urls" && kv.second.IsSequence()) {
+        std::string joined;  // a YAML list: one URL per line (a URL may hold a comma)
+        for (const auto& item : kv.second) {
+          if (!item.IsScalar()) return Invalid(src + ": rotation_notify_urls must be a list of URLs");
+          joined += (joined.empty() ? "" : "\n") + item.Scalar();
+        }
+        out[key] = Setting{joined, src};
+        continue;
+      }
       if (!kv.second.IsScalar()) {
         return Invalid(src + ": the value of \"" + key + "\" must be a single value, not a list or mapping");
       }
@@ -221,6 +343,7 @@ Result<Config> ResolveConfig(const Settings& flags, const Settings& env, const S
   for (const auto& [k, v] : merged) {
     bool known = false;
     for (const auto& info : ConfigKeys()) known = known || info.key == k;
+    known = known || IsYamlOnlyKey(k);
     if (!known) return Invalid("unknown setting \"" + k + "\" (from " + v.source + ")");
   }
   auto get = [&](std::string_view key) -> const Setting* {
@@ -318,6 +441,28 @@ Result<Config> ResolveConfig(const Settings& flags, const Settings& env, const S
     return Invalid("oidc_issuer needs exactly one of oidc_jwks (the JWKS JSON) and oidc_jwks_file");
   }
   if (!c.oidc_issuer.empty() && c.oidc_audiences.empty()) c.oidc_audiences = {"sts.amazonaws.com"};
+  if (const auto* s = get("rotators")) {
+    ARCA_ASSIGN_OR_RETURN(c.rotators, ParseRotators(*s));
+  }
+  if (const auto* s = get("rotation_retry_seconds")) {
+    ARCA_ASSIGN_OR_RETURN(auto v, ParseUnsigned(*s, "rotation_retry_seconds", 1, 86400));
+    c.rotation_retry_seconds = static_cast<int>(v);
+  }
+  if (const auto* s = get("rotation_notify_urls")) {
+    const char sep = s->value.find('\n') != std::string::npos ? '\n' : ',';
+    for (std::string_view u : SplitOn(s->value, sep)) {
+      u = TrimSpace(u);
+      if (u.empty()) continue;
+      if (!IsHttpUrl(u)) {
+        return Invalid("invalid rotation_notify_urls " + Where(*s) + ": \"" + std::string(u) +
+                       "\" is not an http:// or https:// URL");
+      }
+      c.rotation_notify_urls.emplace_back(u);
+    }
+  }
+  if (const auto* s = get("rotation_notify_hmac_key_file")) {
+    ARCA_ASSIGN_OR_RETURN(c.rotation_notify_hmac_key_file, NonEmpty(*s, "rotation_notify_hmac_key_file"));
+  }
   return c;
 }
 

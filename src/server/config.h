@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -76,6 +77,24 @@ Result<Settings> ParseYamlConfig(std::string_view text, std::string_view source)
 // Reads and parses the file; kInvalidParameter (with strerror) when it cannot be read.
 Result<Settings> LoadYamlConfigFile(const std::string& path);
 
+// A rotator configured under `rotators:` in the YAML config file (the only place it can be set).
+// Its name is the function name of the RotationLambdaARN that picks it.
+struct RotatorConfig {
+  std::string name;
+  std::string type;  // "webhook" | "exec"
+  int timeout_seconds = 30;
+  // webhook
+  std::string url;
+  std::string hmac_key_file;  // empty: requests are not signed
+  std::string ca_file;        // extra CA bundle for https URLs
+  // exec
+  std::vector<std::string> command;                       // argv, no shell
+  std::vector<std::pair<std::string, std::string>> env;   // extra environment
+};
+
+// Keys that only the YAML file can set (structured values): "rotators".
+bool IsYamlOnlyKey(std::string_view key);
+
 struct Config {
   std::string data_dir = std::string(kDefaultDataDir);
   ListenAddress listen{"127.0.0.1", 8200};
@@ -99,6 +118,12 @@ struct Config {
   std::vector<std::string> oidc_audiences;  // default {"sts.amazonaws.com"} when an issuer is set
   std::string oidc_jwks;
   std::string oidc_jwks_file;
+  // Rotation: configured rotators, where to POST RotationSucceeded/RotationFailed events (signed
+  // with the key file's HMAC key when one is given), and the first retry delay of a failed step.
+  std::vector<RotatorConfig> rotators;
+  std::vector<std::string> rotation_notify_urls;
+  std::string rotation_notify_hmac_key_file;
+  int rotation_retry_seconds = 30;
 
   bool tls() const { return tls_cert.has_value(); }
 };

@@ -52,7 +52,8 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.error().ToLogString();
     store_ = std::move(store).value();
     keyring_ = crypto::Keyring::ForTest(1, crypto::RandomSecret(32));
-    service_ = std::make_unique<secrets::SecretsService>(*store_, *keyring_, clock_, secrets::ServiceOptions{});
+    service_ = std::make_unique<secrets::SecretsService>(*store_, *keyring_, clock_,
+                                                         secrets::ServiceOptions{});
     ctx_.region = "us-east-1";
     registry_ = RotatorRegistry::WithBuiltins();
     test_rotator_ = std::make_shared<TestRotator>();
@@ -72,7 +73,8 @@ class EngineTest : public ::testing::Test {
                                     [this](const RotationEvent& e) { events_.push_back(e); });
   }
 
-  void Create(const std::string& name, std::string_view value, std::vector<secrets::Tag> tags = {}) {
+  void Create(const std::string& name, std::string_view value,
+              std::vector<secrets::Tag> tags = {}) {
     secrets::CreateSecretInput in;
     in.name = name;
     in.value = Str(value);
@@ -81,9 +83,10 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(out.ok()) << out.error().ToLogString();
   }
 
-  Result<secrets::RotateSecretOutput> Rotate(const std::string& name, const std::string& lambda,
-                                             std::optional<bool> immediately = std::nullopt,
-                                             std::optional<secrets::RotationRules> rules = std::nullopt) {
+  Result<secrets::RotateSecretOutput> Rotate(
+      const std::string& name, const std::string& lambda,
+      std::optional<bool> immediately = std::nullopt,
+      std::optional<secrets::RotationRules> rules = std::nullopt) {
     secrets::RotateSecretInput in;
     in.secret_id = name;
     in.rotation_lambda_arn = lambda;
@@ -115,7 +118,8 @@ class EngineTest : public ::testing::Test {
 
 TEST_F(EngineTest, FullRotationWithArcaRandomAndATemplate) {
   Create("app", R"({"JWT_SECRET":"old-secret","user":"app"})",
-         {{"arca:rotation:template", R"({"JWT_SECRET":{"random":{"bytes":32,"encoding":"base64"}}})"}});
+         {{"arca:rotation:template",
+           R"({"JWT_SECRET":{"random":{"bytes":32,"encoding":"base64"}}})"}});
   auto r = Rotate("app", kRandomArn);
   ASSERT_TRUE(r.ok()) << r.error().ToLogString();
   ASSERT_TRUE(r->version_id.has_value());
@@ -127,7 +131,7 @@ TEST_F(EngineTest, FullRotationWithArcaRandomAndATemplate) {
   auto current = bj::parse(Get("app", "AWSCURRENT")).as_object();
   EXPECT_NE(current.at("JWT_SECRET").as_string(), "old-secret");
   EXPECT_EQ(current.at("JWT_SECRET").as_string().size(), 44u);  // 32 bytes in base64
-  EXPECT_EQ(current.at("user").as_string(), "app");               // kept from AWSCURRENT
+  EXPECT_EQ(current.at("user").as_string(), "app");             // kept from AWSCURRENT
   EXPECT_EQ(Get("app", "AWSPREVIOUS"), R"({"JWT_SECRET":"old-secret","user":"app"})");
   EXPECT_EQ(Get("app", "AWSPENDING"), "ERR:NotFound");
   EXPECT_EQ(VersionOf("app", "AWSCURRENT"), *r->version_id);
@@ -149,7 +153,8 @@ TEST_F(EngineTest, FullRotationWithArcaRandomAndATemplate) {
 TEST_F(EngineTest, PlainSecretsAndPasswordTemplates) {
   Create("plain", "not-json");
   Create("db", R"({"password":"old"})",
-         {{"arca:rotation:template", R"({"password":{"password":{"length":40,"excludePunctuation":true}}})"}});
+         {{"arca:rotation:template",
+           R"({"password":{"password":{"length":40,"excludePunctuation":true}}})"}});
   Create("json-no-template", R"({"k":"v"})");
   ASSERT_TRUE(Rotate("plain", kRandomArn).ok());
   ASSERT_TRUE(Rotate("db", kRandomArn).ok());
@@ -256,8 +261,8 @@ TEST_F(EngineTest, AFailingStepIsRetriedWithBackoffAndCurrentKeepsWorking) {
   EXPECT_EQ(Get("app", "AWSCURRENT"), pending);
   EXPECT_EQ(Get("app", "AWSPREVIOUS"), "v1");
   EXPECT_EQ(test_rotator_->calls,
-            (std::vector<std::string>{"createSecret", "setSecret", "testSecret", "testSecret", "testSecret",
-                                      "finishSecret"}));
+            (std::vector<std::string>{"createSecret", "setSecret", "testSecret", "testSecret",
+                                      "testSecret", "finishSecret"}));
 }
 
 TEST_F(EngineTest, TwoEnginesNeverRunTheSameRotation) {
@@ -285,7 +290,8 @@ TEST_F(EngineTest, TwoEnginesNeverRunTheSameRotation) {
   clock_.Advance(60s);
   EXPECT_TRUE(service_->ClaimRotation((*due)[0].arn, "b", 60s)->has_value());
   // a's lease is gone: its step results are refused.
-  EXPECT_EQ(service_->CompleteRotationStep((*due)[0], "a", 60s).error().code(), Code::kPreconditionNotMet);
+  EXPECT_EQ(service_->CompleteRotationStep((*due)[0], "a", 60s).error().code(),
+            Code::kPreconditionNotMet);
 }
 
 TEST_F(EngineTest, ScheduledRotationStartsWhenTheWindowOpens) {
@@ -320,7 +326,8 @@ TEST_F(EngineTest, ASecondRotateSecretDuringARotationIsRefused) {
   auto again = Rotate("app", lambda);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code(), Code::kInvalidRequest);
-  EXPECT_EQ(again.error().message(), "A previous rotation isn't complete. That rotation will be reattempted.");
+  EXPECT_EQ(again.error().message(),
+            "A previous rotation isn't complete. That rotation will be reattempted.");
   auto engine = MakeEngine("a");
   EXPECT_EQ(*engine->RunOnce(), 0);  // setSecret failed
   EXPECT_EQ(Rotate("app", lambda).error().code(), Code::kInvalidRequest);
@@ -347,7 +354,8 @@ TEST_F(EngineTest, AnUnknownRotatorFailsWithAClearError) {
   auto engine = MakeEngine("a");
   EXPECT_EQ(*engine->RunOnce(), 0);
   ASSERT_EQ(events_.back().kind, RotationEventKind::kFailed);
-  EXPECT_NE(events_.back().error.find("No rotator named nope"), std::string::npos) << events_.back().error;
+  EXPECT_NE(events_.back().error.find("No rotator named nope"), std::string::npos)
+      << events_.back().error;
   EXPECT_EQ(Get("app", "AWSCURRENT"), "v1");
 }
 
@@ -359,14 +367,16 @@ TEST_F(EngineTest, StartAndStopRunTheBackgroundThread) {
   Engine engine(*service_, *registry_, clock_, o);
   ASSERT_TRUE(Rotate("app", kRandomArn).ok());
   engine.Start();
-  for (int i = 0; i < 500 && Get("app", "AWSCURRENT") == "v1"; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 500 && Get("app", "AWSCURRENT") == "v1"; ++i)
+    std::this_thread::sleep_for(10ms);
   engine.Stop();
   EXPECT_NE(Get("app", "AWSCURRENT"), "v1");
   engine.Stop();  // idempotent
 }
 
 TEST(LambdaFunctionNameTest, ParsesFunctionArns) {
-  EXPECT_EQ(LambdaFunctionName("arn:aws:lambda:us-east-1:123456789012:function:arca-random"), "arca-random");
+  EXPECT_EQ(LambdaFunctionName("arn:aws:lambda:us-east-1:123456789012:function:arca-random"),
+            "arca-random");
   EXPECT_EQ(LambdaFunctionName("arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST"), "f");
   EXPECT_FALSE(LambdaFunctionName("arn:aws:s3:::bucket").has_value());
   EXPECT_FALSE(LambdaFunctionName("arca-random").has_value());
