@@ -7,12 +7,12 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
-  libpq-dev
+  libpq-dev libhiredis-dev
 )
 if [ "${1:-}" = "--test" ]; then
   # Test-only: GoogleTest, the real clients the integration tests drive, the load generator.
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-boto3 python3-dotenv python3-yaml awscli zsh wrk sqlite3 openssl curl
-             postgresql)
+             postgresql redis-server)
 fi
 
 missing=()

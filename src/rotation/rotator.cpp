@@ -3,6 +3,7 @@
 #include "core/access.h"
 #include "rotation/postgres_rotator.h"
 #include "rotation/random_rotator.h"
+#include "rotation/redis_rotator.h"
 
 namespace arca::rotation {
 
@@ -66,6 +67,7 @@ std::unique_ptr<RotatorRegistry> RotatorRegistry::WithBuiltins() {
               std::make_shared<PostgresRotator>(PostgresRotator::Scheme::kSingleUser));
   r->Register(std::string(kPostgresAlternatingUsersRotatorName),
               std::make_shared<PostgresRotator>(PostgresRotator::Scheme::kAlternatingUsers));
+  r->Register(std::string(kRedisRotatorName), std::make_shared<RedisRotator>());
   return r;
 }
 

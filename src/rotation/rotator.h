@@ -65,7 +65,7 @@ std::optional<std::string> LambdaFunctionName(std::string_view arn);
 class RotatorRegistry {
  public:
   // The registry with the built-in rotators (arca-random, arca-postgres-single-user,
-  // arca-postgres-alternating-users).
+  // arca-postgres-alternating-users, arca-redis).
   static std::unique_ptr<RotatorRegistry> WithBuiltins();
 
   void Register(std::string name, std::shared_ptr<Rotator> rotator);
