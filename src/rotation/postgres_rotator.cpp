@@ -17,9 +17,6 @@ namespace bj = boost::json;
 
 namespace {
 
-constexpr std::string_view kCurrent = "AWSCURRENT";
-constexpr std::string_view kPending = "AWSPENDING";
-constexpr std::string_view kPrevious = "AWSPREVIOUS";
 constexpr std::size_t kMaxIdentifierBytes = 63;  // PostgreSQL's NAMEDATALEN - 1
 constexpr std::string_view kCloneSuffix = "_clone";
 
@@ -89,22 +86,9 @@ struct ResultDeleter {
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
-// The AWSPENDING/AWSCURRENT/... SecretString of a secret. kNotFound passes through; a binary
-// secret is refused.
-Result<SecretBytes> GetSecretString(SecretsApi& api, const std::string& secret_id,
-                                    std::optional<std::string> token, std::string_view stage) {
-  ARCA_ASSIGN_OR_RETURN(auto v,
-                        api.GetSecretValue(secret_id, std::move(token), std::string(stage)));
-  if (!v.secret_string) {
-    return Error(Code::kInvalidParameter,
-                 "the " + std::string(stage) + " version of " + secret_id + " has no SecretString");
-  }
-  return std::move(*v.secret_string);
-}
-
 Result<DbSecret> GetDbSecret(SecretsApi& api, const std::string& secret_id,
                              std::optional<std::string> token, std::string_view stage) {
-  ARCA_ASSIGN_OR_RETURN(auto text, GetSecretString(api, secret_id, std::move(token), stage));
+  ARCA_ASSIGN_OR_RETURN(auto text, api.GetSecretString(secret_id, std::move(token), stage));
   auto parsed = ParseDbSecret(text.view());
   if (!parsed.ok()) {
     return Error(parsed.error().code(),
@@ -377,59 +361,25 @@ Result<bool> Connection::RoleExists(std::string_view name) const {
 // ---- the rotator -----------------------------------------------------------------------------
 
 Status PostgresRotator::RunStep(SecretsApi& api, const StepRequest& request) {
-  const std::string& arn = request.secret_id;
-  ARCA_ASSIGN_OR_RETURN(auto description, api.DescribeSecret(arn));
-  if (description.rotation_enabled && !*description.rotation_enabled) {
-    return Error(Code::kInvalidRequest, "Secret " + arn + " is not enabled for rotation");
-  }
-  // As AWS's functions: the token's version must be AWSPENDING (or already AWSCURRENT: done). In
-  // Arca the version does not exist before createSecret makes it.
-  const std::vector<std::string>* stages = nullptr;
-  for (const auto& [id, s] : description.version_ids_to_stages) {
-    if (id == request.token) stages = &s;
-  }
-  auto has = [&](std::string_view stage) {
-    return stages != nullptr && std::find(stages->begin(), stages->end(), stage) != stages->end();
-  };
-  if (has(kCurrent)) return OkStatus();
-  if (stages == nullptr && request.step != "createSecret") {
-    return Error(Code::kInvalidRequest, "Secret version " + request.token +
-                                            " has no stage for rotation of secret " + arn + ".");
-  }
-  if (stages != nullptr && !has(kPending)) {
-    return Error(Code::kInvalidRequest, "Secret version " + request.token +
-                                            " not set as AWSPENDING for rotation of secret " + arn +
-                                            ".");
-  }
-
+  ARCA_ASSIGN_OR_RETURN(StepCheck check, CheckStep(api, request));
+  if (check.token_is_current) return OkStatus();
   if (request.step == "createSecret") return CreateSecret(api, request);
   if (request.step == "setSecret") {
     return scheme_ == Scheme::kSingleUser ? SetSecretSingleUser(api, request)
                                           : SetSecretAlternatingUsers(api, request);
   }
   if (request.step == "testSecret") return TestSecret(api, request);
-  if (request.step == "finishSecret") {
-    std::optional<std::string> current_version;
-    for (const auto& [id, s] : description.version_ids_to_stages) {
-      if (std::find(s.begin(), s.end(), kCurrent) != s.end()) current_version = id;
-    }
-    secrets::UpdateSecretVersionStageInput in;
-    in.secret_id = arn;
-    in.version_stage = std::string(kCurrent);
-    in.move_to_version_id = request.token;
-    in.remove_from_version_id = current_version;
-    return api.UpdateSecretVersionStage(in);
-  }
+  if (request.step == "finishSecret") return MoveCurrentToToken(api, request, check.description);
   return Error(Code::kInvalidParameter,
-               "Invalid step parameter " + request.step + " for secret " + arn);
+               "Invalid step parameter " + request.step + " for secret " + request.secret_id);
 }
 
 Status PostgresRotator::CreateSecret(SecretsApi& api, const StepRequest& request) const {
   const std::string& arn = request.secret_id;
   // The current secret must exist and be a PostgreSQL secret.
-  ARCA_ASSIGN_OR_RETURN(auto current_text, GetSecretString(api, arn, std::nullopt, kCurrent));
+  ARCA_ASSIGN_OR_RETURN(auto current_text, api.GetSecretString(arn, std::nullopt, kCurrentStage));
   ARCA_ASSIGN_OR_RETURN(auto current, ParseDbSecret(current_text.view()));
-  auto pending = GetDbSecret(api, arn, request.token, kPending);
+  auto pending = GetDbSecret(api, arn, request.token, kPendingStage);
   if (pending.ok()) return OkStatus();  // made by an earlier attempt
   if (pending.error().code() != Code::kNotFound) return std::move(pending).error();
 
@@ -450,7 +400,7 @@ Status PostgresRotator::CreateSecret(SecretsApi& api, const StepRequest& request
   secrets::SecretValue value;
   value.string = SecretBytes::FromString(bj::serialize(obj));
   WipeJsonString(obj, "password");
-  auto put = api.PutSecretValue(arn, request.token, std::move(value), {std::string(kPending)});
+  auto put = api.PutSecretValue(arn, request.token, std::move(value), {std::string(kPendingStage)});
   if (!put.ok()) return std::move(put).error();
   log::Info("rotation: new PostgreSQL credentials staged as AWSPENDING",
             {{"arn", arn}, {"token", request.token}});
@@ -461,15 +411,15 @@ Status PostgresRotator::SetSecretSingleUser(SecretsApi& api, const StepRequest& 
   const std::string& arn = request.secret_id;
   std::optional<DbSecret> previous;
   {
-    auto p = GetDbSecret(api, arn, std::nullopt, kPrevious);
+    auto p = GetDbSecret(api, arn, std::nullopt, kPreviousStage);
     if (p.ok()) {
       previous = std::move(*p);
     } else if (p.error().code() != Code::kNotFound && p.error().code() != Code::kInvalidParameter) {
       return std::move(p).error();
     }
   }
-  ARCA_ASSIGN_OR_RETURN(auto current, GetDbSecret(api, arn, std::nullopt, kCurrent));
-  ARCA_ASSIGN_OR_RETURN(auto pending, GetDbSecret(api, arn, request.token, kPending));
+  ARCA_ASSIGN_OR_RETURN(auto current, GetDbSecret(api, arn, std::nullopt, kCurrentStage));
+  ARCA_ASSIGN_OR_RETURN(auto pending, GetDbSecret(api, arn, request.token, kPendingStage));
 
   // Already set (an earlier attempt got this far)?
   std::string why;
@@ -524,8 +474,8 @@ Status PostgresRotator::SetSecretSingleUser(SecretsApi& api, const StepRequest& 
 Status PostgresRotator::SetSecretAlternatingUsers(SecretsApi& api,
                                                   const StepRequest& request) const {
   const std::string& arn = request.secret_id;
-  ARCA_ASSIGN_OR_RETURN(auto current, GetDbSecret(api, arn, std::nullopt, kCurrent));
-  ARCA_ASSIGN_OR_RETURN(auto pending, GetDbSecret(api, arn, request.token, kPending));
+  ARCA_ASSIGN_OR_RETURN(auto current, GetDbSecret(api, arn, std::nullopt, kCurrentStage));
+  ARCA_ASSIGN_OR_RETURN(auto pending, GetDbSecret(api, arn, request.token, kPendingStage));
 
   std::string why;
   if (TryOpen(pending, options_, why)) {
@@ -552,7 +502,7 @@ Status PostgresRotator::SetSecretAlternatingUsers(SecretsApi& api,
     return FieldError("masterarn key is missing (the secret holding the master user)");
   }
   const std::string master_arn = *current.masterarn;
-  ARCA_ASSIGN_OR_RETURN(auto master, GetDbSecret(api, master_arn, std::nullopt, kCurrent));
+  ARCA_ASSIGN_OR_RETURN(auto master, GetDbSecret(api, master_arn, std::nullopt, kCurrentStage));
   master.dbname = current.dbname;
   if (current.host != master.host) {
     return Error(Code::kInvalidParameter, "Current database host " + current.host +
@@ -593,7 +543,7 @@ Status PostgresRotator::SetSecretAlternatingUsers(SecretsApi& api,
 
 Status PostgresRotator::TestSecret(SecretsApi& api, const StepRequest& request) const {
   const std::string& arn = request.secret_id;
-  ARCA_ASSIGN_OR_RETURN(auto pending, GetDbSecret(api, arn, request.token, kPending));
+  ARCA_ASSIGN_OR_RETURN(auto pending, GetDbSecret(api, arn, request.token, kPendingStage));
   auto conn = Connection::Open(pending, options_);
   if (!conn.ok()) {
     return Error(Code::kUnavailable,

@@ -13,8 +13,6 @@ namespace bj = boost::json;
 
 namespace {
 
-constexpr std::string_view kCurrent = "AWSCURRENT";
-constexpr std::string_view kPending = "AWSPENDING";
 constexpr std::size_t kDefaultBytes = 32;
 
 Error TemplateError(const std::string& what) {
@@ -153,9 +151,9 @@ Status RandomRotator::RunStep(SecretsApi& api, const StepRequest& request) {
   if (request.step == "setSecret" || request.step == "testSecret") return OkStatus();
   ARCA_ASSIGN_OR_RETURN(auto description, api.DescribeSecret(request.secret_id));
   if (request.step == "createSecret") {
-    ARCA_ASSIGN_OR_RETURN(
-        auto current, api.GetSecretValue(request.secret_id, std::nullopt, std::string(kCurrent)));
-    auto pending = api.GetSecretValue(request.secret_id, request.token, std::string(kPending));
+    ARCA_ASSIGN_OR_RETURN(auto current, api.GetSecretValue(request.secret_id, std::nullopt,
+                                                           std::string(kCurrentStage)));
+    auto pending = api.GetSecretValue(request.secret_id, request.token, std::string(kPendingStage));
     if (pending.ok()) return OkStatus();  // made by an earlier attempt
     if (pending.error().code() != Code::kNotFound) return std::move(pending).error();
     std::string template_json;
@@ -164,25 +162,11 @@ Status RandomRotator::RunStep(SecretsApi& api, const StepRequest& request) {
     }
     ARCA_ASSIGN_OR_RETURN(auto value, GenerateFromTemplate(template_json, current));
     auto put = api.PutSecretValue(request.secret_id, request.token, std::move(value),
-                                  {std::string(kPending)});
+                                  {std::string(kPendingStage)});
     if (!put.ok()) return std::move(put).error();
     return OkStatus();
   }
-  if (request.step == "finishSecret") {
-    std::optional<std::string> current_version;
-    for (const auto& [id, stages] : description.version_ids_to_stages) {
-      for (const auto& s : stages) {
-        if (s == kCurrent) current_version = id;
-      }
-    }
-    if (current_version == request.token) return OkStatus();  // already finished
-    secrets::UpdateSecretVersionStageInput in;
-    in.secret_id = request.secret_id;
-    in.version_stage = std::string(kCurrent);
-    in.move_to_version_id = request.token;
-    in.remove_from_version_id = current_version;
-    return api.UpdateSecretVersionStage(in);
-  }
+  if (request.step == "finishSecret") return MoveCurrentToToken(api, request, description);
   return Error(Code::kInvalidParameter, "unknown rotation step " + request.step);
 }
 

@@ -21,10 +21,6 @@ namespace bj = boost::json;
 
 namespace {
 
-constexpr std::string_view kCurrent = "AWSCURRENT";
-constexpr std::string_view kPending = "AWSPENDING";
-constexpr std::string_view kPrevious = "AWSPREVIOUS";
-
 Error FieldError(const std::string& what) {
   return Error(Code::kInvalidParameter, "the secret's value is not a Redis secret: " + what);
 }
@@ -56,20 +52,9 @@ std::string ReplyText(const redisReply* r) {
 
 std::string Endpoint(const RedisSecret& s) { return s.host + ":" + std::to_string(s.port); }
 
-Result<SecretBytes> GetSecretString(SecretsApi& api, const std::string& secret_id,
-                                    std::optional<std::string> token, std::string_view stage) {
-  ARCA_ASSIGN_OR_RETURN(auto v,
-                        api.GetSecretValue(secret_id, std::move(token), std::string(stage)));
-  if (!v.secret_string) {
-    return Error(Code::kInvalidParameter,
-                 "the " + std::string(stage) + " version of " + secret_id + " has no SecretString");
-  }
-  return std::move(*v.secret_string);
-}
-
 Result<RedisSecret> GetRedisSecret(SecretsApi& api, const std::string& secret_id,
                                    std::optional<std::string> token, std::string_view stage) {
-  ARCA_ASSIGN_OR_RETURN(auto text, GetSecretString(api, secret_id, std::move(token), stage));
+  ARCA_ASSIGN_OR_RETURN(auto text, api.GetSecretString(secret_id, std::move(token), stage));
   auto parsed = ParseRedisSecret(text.view());
   if (!parsed.ok()) {
     return Error(parsed.error().code(),
@@ -256,58 +241,28 @@ Status RedisConnection::AclSetUser(std::string_view user, const SecretBytes& rul
 // ---- the rotator -----------------------------------------------------------------------------
 
 Status RedisRotator::RunStep(SecretsApi& api, const StepRequest& request) {
-  const std::string& arn = request.secret_id;
-  ARCA_ASSIGN_OR_RETURN(auto description, api.DescribeSecret(arn));
-  if (description.rotation_enabled && !*description.rotation_enabled) {
-    return Error(Code::kInvalidRequest, "Secret " + arn + " is not enabled for rotation");
-  }
-  const std::vector<std::string>* stages = nullptr;
-  for (const auto& [id, s] : description.version_ids_to_stages) {
-    if (id == request.token) stages = &s;
-  }
-  auto has = [&](std::string_view stage) {
-    return stages != nullptr && std::find(stages->begin(), stages->end(), stage) != stages->end();
-  };
-  if (has(kCurrent)) {
+  ARCA_ASSIGN_OR_RETURN(StepCheck check, CheckStep(api, request));
+  if (check.token_is_current) {
     // finishSecret moved AWSCURRENT but could not remove the replaced password: try again.
-    if (request.step == "finishSecret") return RemovePreviousPassword(api, arn);
+    if (request.step == "finishSecret") return RemovePreviousPassword(api, request.secret_id);
     return OkStatus();
   }
-  if (stages == nullptr && request.step != "createSecret") {
-    return Error(Code::kInvalidRequest, "Secret version " + request.token +
-                                            " has no stage for rotation of secret " + arn + ".");
-  }
-  if (stages != nullptr && !has(kPending)) {
-    return Error(Code::kInvalidRequest, "Secret version " + request.token +
-                                            " not set as AWSPENDING for rotation of secret " + arn +
-                                            ".");
-  }
-
   if (request.step == "createSecret") return CreateSecret(api, request);
   if (request.step == "setSecret") return SetSecret(api, request);
   if (request.step == "testSecret") return TestSecret(api, request);
   if (request.step == "finishSecret") {
-    std::optional<std::string> current_version;
-    for (const auto& [id, s] : description.version_ids_to_stages) {
-      if (std::find(s.begin(), s.end(), kCurrent) != s.end()) current_version = id;
-    }
-    secrets::UpdateSecretVersionStageInput in;
-    in.secret_id = arn;
-    in.version_stage = std::string(kCurrent);
-    in.move_to_version_id = request.token;
-    in.remove_from_version_id = current_version;
-    ARCA_RETURN_IF_ERROR(api.UpdateSecretVersionStage(in));
-    return RemovePreviousPassword(api, arn);
+    ARCA_RETURN_IF_ERROR(MoveCurrentToToken(api, request, check.description));
+    return RemovePreviousPassword(api, request.secret_id);
   }
   return Error(Code::kInvalidParameter,
-               "Invalid step parameter " + request.step + " for secret " + arn);
+               "Invalid step parameter " + request.step + " for secret " + request.secret_id);
 }
 
 Status RedisRotator::CreateSecret(SecretsApi& api, const StepRequest& request) const {
   const std::string& arn = request.secret_id;
-  ARCA_ASSIGN_OR_RETURN(auto current_text, GetSecretString(api, arn, std::nullopt, kCurrent));
+  ARCA_ASSIGN_OR_RETURN(auto current_text, api.GetSecretString(arn, std::nullopt, kCurrentStage));
   ARCA_ASSIGN_OR_RETURN(auto current, ParseRedisSecret(current_text.view()));
-  auto pending = GetRedisSecret(api, arn, request.token, kPending);
+  auto pending = GetRedisSecret(api, arn, request.token, kPendingStage);
   if (pending.ok()) return OkStatus();  // made by an earlier attempt
   if (pending.error().code() != Code::kNotFound) return std::move(pending).error();
 
@@ -324,7 +279,7 @@ Status RedisRotator::CreateSecret(SecretsApi& api, const StepRequest& request) c
   secrets::SecretValue value;
   value.string = SecretBytes::FromString(bj::serialize(obj));
   WipeJsonString(obj, "password");
-  auto put = api.PutSecretValue(arn, request.token, std::move(value), {std::string(kPending)});
+  auto put = api.PutSecretValue(arn, request.token, std::move(value), {std::string(kPendingStage)});
   if (!put.ok()) return std::move(put).error();
   log::Info("rotation: new Redis credentials staged as AWSPENDING",
             {{"arn", arn}, {"token", request.token}});
@@ -335,7 +290,8 @@ Result<RedisConnection> RedisRotator::AdminConnection(
     SecretsApi& api, const RedisSecret& user, std::initializer_list<const RedisSecret*> own) const {
   if (user.masterarn) {
     const std::string& master_arn = *user.masterarn;
-    ARCA_ASSIGN_OR_RETURN(auto master, GetRedisSecret(api, master_arn, std::nullopt, kCurrent));
+    ARCA_ASSIGN_OR_RETURN(auto master,
+                          GetRedisSecret(api, master_arn, std::nullopt, kCurrentStage));
     master.tls = master.tls || user.tls;  // the same server: the user's transport
     if (master.host != user.host || master.port != user.port) {
       return Error(
@@ -364,15 +320,15 @@ Status RedisRotator::SetSecret(SecretsApi& api, const StepRequest& request) cons
   const std::string& arn = request.secret_id;
   std::optional<RedisSecret> previous;
   {
-    auto p = GetRedisSecret(api, arn, std::nullopt, kPrevious);
+    auto p = GetRedisSecret(api, arn, std::nullopt, kPreviousStage);
     if (p.ok()) {
       previous = std::move(*p);
     } else if (p.error().code() != Code::kNotFound && p.error().code() != Code::kInvalidParameter) {
       return std::move(p).error();
     }
   }
-  ARCA_ASSIGN_OR_RETURN(auto current, GetRedisSecret(api, arn, std::nullopt, kCurrent));
-  ARCA_ASSIGN_OR_RETURN(auto pending, GetRedisSecret(api, arn, request.token, kPending));
+  ARCA_ASSIGN_OR_RETURN(auto current, GetRedisSecret(api, arn, std::nullopt, kCurrentStage));
+  ARCA_ASSIGN_OR_RETURN(auto pending, GetRedisSecret(api, arn, request.token, kPendingStage));
 
   ARCA_RETURN_IF_ERROR(CheckTransport(current));
   ARCA_RETURN_IF_ERROR(CheckTransport(pending));
@@ -416,7 +372,7 @@ Status RedisRotator::SetSecret(SecretsApi& api, const StepRequest& request) cons
 
 Status RedisRotator::TestSecret(SecretsApi& api, const StepRequest& request) const {
   const std::string& arn = request.secret_id;
-  ARCA_ASSIGN_OR_RETURN(auto pending, GetRedisSecret(api, arn, request.token, kPending));
+  ARCA_ASSIGN_OR_RETURN(auto pending, GetRedisSecret(api, arn, request.token, kPendingStage));
   auto conn = RedisConnection::Open(pending, options_);
   if (!conn.ok()) {
     return Error(Code::kUnavailable, "Unable to log into Redis with pending secret of secret ARN " +
@@ -429,8 +385,8 @@ Status RedisRotator::TestSecret(SecretsApi& api, const StepRequest& request) con
 }
 
 Status RedisRotator::RemovePreviousPassword(SecretsApi& api, const std::string& arn) const {
-  ARCA_ASSIGN_OR_RETURN(auto current, GetRedisSecret(api, arn, std::nullopt, kCurrent));
-  auto previous = GetRedisSecret(api, arn, std::nullopt, kPrevious);
+  ARCA_ASSIGN_OR_RETURN(auto current, GetRedisSecret(api, arn, std::nullopt, kCurrentStage));
+  auto previous = GetRedisSecret(api, arn, std::nullopt, kPreviousStage);
   if (!previous.ok()) {
     if (previous.error().code() == Code::kNotFound) return OkStatus();  // nothing replaced
     return Error(previous.error().code(),

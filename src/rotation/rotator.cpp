@@ -1,5 +1,7 @@
 #include "rotation/rotator.h"
 
+#include <algorithm>
+
 #include "core/access.h"
 #include "rotation/postgres_rotator.h"
 #include "rotation/random_rotator.h"
@@ -41,6 +43,66 @@ Status SecretsApi::UpdateSecretVersionStage(const secrets::UpdateSecretVersionSt
   auto out = service_.UpdateSecretVersionStage(ctx_, in);
   if (!out.ok()) return std::move(out).error();
   return OkStatus();
+}
+
+Result<SecretBytes> SecretsApi::GetSecretString(const std::string& secret_id,
+                                                std::optional<std::string> version_id,
+                                                std::string_view version_stage) {
+  ARCA_ASSIGN_OR_RETURN(
+      auto v, GetSecretValue(secret_id, std::move(version_id), std::string(version_stage)));
+  if (!v.secret_string) {
+    return Error(Code::kInvalidParameter, "the " + std::string(version_stage) + " version of " +
+                                              secret_id + " has no SecretString");
+  }
+  return std::move(*v.secret_string);
+}
+
+namespace {
+
+bool Holds(const std::vector<std::string>& stages, std::string_view stage) {
+  return std::find(stages.begin(), stages.end(), stage) != stages.end();
+}
+
+}  // namespace
+
+Result<StepCheck> CheckStep(SecretsApi& api, const StepRequest& request) {
+  const std::string& arn = request.secret_id;
+  StepCheck check;
+  ARCA_ASSIGN_OR_RETURN(check.description, api.DescribeSecret(arn));
+  if (check.description.rotation_enabled && !*check.description.rotation_enabled) {
+    return Error(Code::kInvalidRequest, "Secret " + arn + " is not enabled for rotation");
+  }
+  const std::vector<std::string>* stages = nullptr;
+  for (const auto& [id, s] : check.description.version_ids_to_stages) {
+    if (id == request.token) stages = &s;
+  }
+  if (stages == nullptr) {
+    return Error(Code::kInvalidRequest, "Secret version " + request.token +
+                                            " has no stage for rotation of secret " + arn + ".");
+  }
+  if (Holds(*stages, kCurrentStage)) {
+    check.token_is_current = true;
+  } else if (!Holds(*stages, kPendingStage)) {
+    return Error(Code::kInvalidRequest, "Secret version " + request.token +
+                                            " not set as AWSPENDING for rotation of secret " + arn +
+                                            ".");
+  }
+  return check;
+}
+
+Status MoveCurrentToToken(SecretsApi& api, const StepRequest& request,
+                          const secrets::SecretDescription& description) {
+  std::optional<std::string> current_version;
+  for (const auto& [id, stages] : description.version_ids_to_stages) {
+    if (Holds(stages, kCurrentStage)) current_version = id;
+  }
+  if (current_version == request.token) return OkStatus();
+  secrets::UpdateSecretVersionStageInput in;
+  in.secret_id = request.secret_id;
+  in.version_stage = std::string(kCurrentStage);
+  in.move_to_version_id = request.token;
+  in.remove_from_version_id = current_version;
+  return api.UpdateSecretVersionStage(in);
 }
 
 std::optional<std::string> LambdaFunctionName(std::string_view arn) {

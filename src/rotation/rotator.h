@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "core/secret_bytes.h"
 #include "secrets/service.h"
 
 namespace arca::rotation {
@@ -37,11 +38,20 @@ class SecretsApi {
                                                        secrets::SecretValue value,
                                                        std::vector<std::string> stages);
   Status UpdateSecretVersionStage(const secrets::UpdateSecretVersionStageInput& in);
+  // The SecretString of a version (by token and/or stage); kNotFound passes through,
+  // kInvalidParameter for a binary secret.
+  Result<SecretBytes> GetSecretString(const std::string& secret_id,
+                                      std::optional<std::string> version_id,
+                                      std::string_view version_stage);
 
  private:
   secrets::SecretsService& service_;
   secrets::Context ctx_;
 };
+
+inline constexpr std::string_view kCurrentStage = "AWSCURRENT";
+inline constexpr std::string_view kPendingStage = "AWSPENDING";
+inline constexpr std::string_view kPreviousStage = "AWSPREVIOUS";
 
 // One step's event, as a rotation Lambda receives it.
 struct StepRequest {
@@ -57,6 +67,19 @@ class Rotator {
   // message is recorded and audited: it must never contain a secret value.
   virtual Status RunStep(SecretsApi& api, const StepRequest& request) = 0;
 };
+
+// AWS's rotation functions open every step with the same checks: rotation is enabled, and the
+// token's version is staged AWSPENDING, or already AWSCURRENT (the step has nothing left to do).
+struct StepCheck {
+  secrets::SecretDescription description;
+  bool token_is_current = false;
+};
+Result<StepCheck> CheckStep(SecretsApi& api, const StepRequest& request);
+
+// finishSecret as AWS's functions do it: AWSCURRENT moves to the token's version, off the version
+// that held it (AWSPREVIOUS follows). Nothing when the token's version is already AWSCURRENT.
+Status MoveCurrentToToken(SecretsApi& api, const StepRequest& request,
+                          const secrets::SecretDescription& description);
 
 // The function name of a Lambda ARN ("arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]"),
 // or nullopt when `arn` is not one.
