@@ -43,6 +43,10 @@ struct VersionRow {
   std::vector<std::string> labels;     // staging labels, in the order they were attached
   bool binary = false;                 // SecretBinary rather than SecretString
   crypto::Sealed sealed;
+  // Empty: `sealed` is the master keyring's envelope. Otherwise the ARN of the KMS key whose
+  // ciphertext blob `sealed.wrapped_key` holds (the data key, encrypted by kms/ under that key;
+  // sealed.key_version is 0) and `sealed.ciphertext` is the value sealed with that data key.
+  std::string kms_key_arn;
 };
 
 struct AccessKeyRow {
@@ -113,6 +117,54 @@ struct IamOidcProviderRow {
   std::string jwks;
   std::string jwks_file;
   std::int64_t created_ms = 0;
+};
+
+// ---- KMS (the kms/ domain decides what the rows mean) ----
+
+struct KmsKeyRow {
+  std::string key_id;  // a UUID, as KMS's key ids
+  std::string region;
+  std::string arn;     // arn:PARTITION:kms:REGION:ACCOUNT:key/KEY_ID
+  std::int64_t created_ms = 0;
+  std::string meta;    // domain-owned JSON: state, description, rotation, deletion date, tags, ...
+};
+
+// One generation of a key's material: version 1 at creation, one more per rotation. Older ones stay
+// for decryption.
+struct KmsMaterialRow {
+  std::string key_id;
+  std::int64_t version = 0;
+  std::int64_t created_ms = 0;
+  crypto::Sealed sealed;  // the 32-byte material sealed by the master keyring (aad chosen by kms/)
+};
+
+struct KmsAliasRow {
+  std::string region;
+  std::string name;           // "alias/..."
+  std::string target_key_id;
+  std::int64_t created_ms = 0;
+  std::int64_t updated_ms = 0;
+};
+
+// ---- SSM Parameter Store (the params/ domain decides what the rows mean) ----
+// A parameter is identified by (region, name); names compare exactly (case-sensitive).
+
+struct ParameterRow {
+  std::string region;
+  std::string name;
+  std::int64_t version = 0;  // the latest version's number
+  std::string meta;          // domain-owned JSON: tags and whatever the domain keeps per parameter
+};
+
+struct ParameterVersionRow {
+  std::string region;
+  std::string name;
+  std::int64_t version = 0;
+  std::int64_t created_ms = 0;
+  std::vector<std::string> labels;
+  std::string meta;   // domain-owned JSON: type, key id, description, pattern, tier, policies, ...
+  // String/StringList: the value. SecureString: the KMS ciphertext blob (never the plaintext).
+  std::string value;
 };
 
 enum class TxnMode { kRead, kWrite };
@@ -217,6 +269,51 @@ class Transaction {
   virtual Status InsertIamOidcProvider(const IamOidcProviderRow& row) = 0;
   virtual Status UpdateIamOidcProvider(const IamOidcProviderRow& row) = 0;
   virtual Status DeleteIamOidcProvider(const std::string& arn) = 0;
+
+  // KMS keys. Insert: kAlreadyExists on a taken id or ARN. Update by key_id (kNotFound if absent).
+  // Delete (kNotFound if absent) also removes the key's materials and the aliases pointing to it.
+  virtual Result<std::optional<KmsKeyRow>> GetKmsKey(const std::string& key_id) = 0;
+  // The keys of a region ordered by (created_ms, key_id); every region's when `region` is empty.
+  virtual Result<std::vector<KmsKeyRow>> ListKmsKeys(const std::string& region) = 0;
+  virtual Status InsertKmsKey(const KmsKeyRow& row) = 0;
+  virtual Status UpdateKmsKey(const KmsKeyRow& row) = 0;
+  virtual Status DeleteKmsKey(const std::string& key_id) = 0;
+  // Materials of a key ordered by version. Insert: kAlreadyExists on a duplicate version. Update
+  // replaces `sealed` (rekey).
+  virtual Result<std::vector<KmsMaterialRow>> ListKmsMaterials(const std::string& key_id) = 0;
+  virtual Status InsertKmsMaterial(const KmsMaterialRow& row) = 0;
+  virtual Status UpdateKmsMaterial(const KmsMaterialRow& row) = 0;
+  // Aliases by (region, name). Insert: kAlreadyExists; Update (target, updated_ms) and Delete:
+  // kNotFound if absent. List is ordered by name.
+  virtual Result<std::optional<KmsAliasRow>> GetKmsAlias(const std::string& region,
+                                                         const std::string& name) = 0;
+  virtual Result<std::vector<KmsAliasRow>> ListKmsAliases(const std::string& region) = 0;
+  virtual Status InsertKmsAlias(const KmsAliasRow& row) = 0;
+  virtual Status UpdateKmsAlias(const KmsAliasRow& row) = 0;
+  virtual Status DeleteKmsAlias(const std::string& region, const std::string& name) = 0;
+
+  // SSM parameters. Insert: kAlreadyExists; Update (version, meta) and Delete: kNotFound if
+  // absent; Delete also removes the versions.
+  virtual Result<std::optional<ParameterRow>> GetParameter(const std::string& region,
+                                                           const std::string& name) = 0;
+  // The parameters of a region whose name starts with `prefix` (byte-wise; "" for all), ordered by
+  // name (byte-wise).
+  virtual Result<std::vector<ParameterRow>> ListParameters(const std::string& region,
+                                                           const std::string& prefix) = 0;
+  virtual Status InsertParameter(const ParameterRow& row) = 0;
+  virtual Status UpdateParameter(const ParameterRow& row) = 0;
+  virtual Status DeleteParameter(const std::string& region, const std::string& name) = 0;
+  // Versions of one parameter ordered by version. Insert: kAlreadyExists on a duplicate version,
+  // kNotFound when the parameter does not exist. Update replaces labels and meta. Delete: kNotFound
+  // if absent.
+  virtual Result<std::vector<ParameterVersionRow>> ListParameterVersions(
+      const std::string& region, const std::string& name) = 0;
+  virtual Result<std::optional<ParameterVersionRow>> GetParameterVersion(
+      const std::string& region, const std::string& name, std::int64_t version) = 0;
+  virtual Status InsertParameterVersion(const ParameterVersionRow& row) = 0;
+  virtual Status UpdateParameterVersion(const ParameterVersionRow& row) = 0;
+  virtual Status DeleteParameterVersion(const std::string& region, const std::string& name,
+                                        std::int64_t version) = 0;
 
   // Small settings (schema facts, the master key check values).
   virtual Result<std::optional<std::string>> GetSetting(const std::string& key) = 0;

@@ -140,6 +140,61 @@ CREATE TABLE iam_oidc_providers (
   created_ms  INTEGER NOT NULL
 ) STRICT;
 )sql"},
+    // KMS keys, their material generations and aliases; SSM Parameter Store parameters and their
+    // versions; secret versions whose data key is wrapped by a KMS key (kms_key_arn).
+    {3, R"sql(
+ALTER TABLE versions ADD COLUMN kms_key_arn TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE kms_keys (
+  key_id     TEXT NOT NULL PRIMARY KEY,
+  region     TEXT NOT NULL,
+  arn        TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL,
+  meta       TEXT NOT NULL
+) STRICT;
+CREATE INDEX kms_keys_by_region_created ON kms_keys (region, created_ms, key_id);
+CREATE INDEX kms_keys_by_created ON kms_keys (created_ms, key_id);
+
+CREATE TABLE kms_materials (
+  key_id      TEXT NOT NULL REFERENCES kms_keys (key_id) ON DELETE CASCADE,
+  version     INTEGER NOT NULL,
+  created_ms  INTEGER NOT NULL,
+  key_version INTEGER NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  ciphertext  BLOB NOT NULL,
+  PRIMARY KEY (key_id, version)
+) STRICT;
+
+CREATE TABLE kms_aliases (
+  region        TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  target_key_id TEXT NOT NULL REFERENCES kms_keys (key_id) ON DELETE CASCADE,
+  created_ms    INTEGER NOT NULL,
+  updated_ms    INTEGER NOT NULL,
+  PRIMARY KEY (region, name)
+) STRICT;
+CREATE INDEX kms_aliases_by_target ON kms_aliases (target_key_id);
+
+CREATE TABLE parameters (
+  region  TEXT NOT NULL,
+  name    TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  meta    TEXT NOT NULL,
+  PRIMARY KEY (region, name)
+) STRICT;
+
+CREATE TABLE parameter_versions (
+  region     TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  labels     TEXT NOT NULL,
+  meta       TEXT NOT NULL,
+  value      BLOB NOT NULL,
+  PRIMARY KEY (region, name, version),
+  FOREIGN KEY (region, name) REFERENCES parameters (region, name) ON DELETE CASCADE
+) STRICT;
+)sql"},
 };
 
 Status MigrateInTransaction(Connection& conn) {

@@ -71,19 +71,20 @@ const char* SqlFor(StmtId id) {
 
     case StmtId::kListVersions:
       return "SELECT secret_id, version_id, created_ms, last_accessed_ms, labels, is_binary, "
-             "key_version, wrapped_key, ciphertext FROM versions WHERE secret_id = ?1 "
+             "key_version, wrapped_key, ciphertext, kms_key_arn FROM versions WHERE secret_id = ?1 "
              "ORDER BY created_ms, version_id";
     case StmtId::kGetVersion:
       return "SELECT secret_id, version_id, created_ms, last_accessed_ms, labels, is_binary, "
-             "key_version, wrapped_key, ciphertext FROM versions "
+             "key_version, wrapped_key, ciphertext, kms_key_arn FROM versions "
              "WHERE secret_id = ?1 AND version_id = ?2";
     case StmtId::kInsertVersion:
       return "INSERT INTO versions (secret_id, version_id, created_ms, last_accessed_ms, labels, "
-             "is_binary, key_version, wrapped_key, ciphertext) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+             "is_binary, key_version, wrapped_key, ciphertext, kms_key_arn) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
     case StmtId::kUpdateVersion:
       return "UPDATE versions SET last_accessed_ms = ?3, labels = ?4, key_version = ?5, "
-             "wrapped_key = ?6, ciphertext = ?7 WHERE secret_id = ?1 AND version_id = ?2";
+             "wrapped_key = ?6, ciphertext = ?7, kms_key_arn = ?8 "
+             "WHERE secret_id = ?1 AND version_id = ?2";
     case StmtId::kDeleteVersion:
       return "DELETE FROM versions WHERE secret_id = ?1 AND version_id = ?2";
 
@@ -227,6 +228,83 @@ const char* SqlFor(StmtId id) {
     case StmtId::kDeleteIamOidcProvider:
       return "DELETE FROM iam_oidc_providers WHERE arn = ?1";
 
+    case StmtId::kGetKmsKey:
+      return "SELECT key_id, region, arn, created_ms, meta FROM kms_keys WHERE key_id = ?1";
+    case StmtId::kListKmsKeys:
+      return "SELECT key_id, region, arn, created_ms, meta FROM kms_keys WHERE region = ?1 "
+             "ORDER BY created_ms, key_id";
+    case StmtId::kListAllKmsKeys:
+      return "SELECT key_id, region, arn, created_ms, meta FROM kms_keys "
+             "ORDER BY created_ms, key_id";
+    case StmtId::kInsertKmsKey:
+      return "INSERT INTO kms_keys (key_id, region, arn, created_ms, meta) "
+             "VALUES (?1, ?2, ?3, ?4, ?5)";
+    case StmtId::kUpdateKmsKey:
+      return "UPDATE kms_keys SET region = ?2, arn = ?3, created_ms = ?4, meta = ?5 "
+             "WHERE key_id = ?1";
+    case StmtId::kDeleteKmsKey:
+      return "DELETE FROM kms_keys WHERE key_id = ?1";
+
+    case StmtId::kListKmsMaterials:
+      return "SELECT key_id, version, created_ms, key_version, wrapped_key, ciphertext "
+             "FROM kms_materials WHERE key_id = ?1 ORDER BY version";
+    case StmtId::kInsertKmsMaterial:
+      return "INSERT INTO kms_materials (key_id, version, created_ms, key_version, wrapped_key, "
+             "ciphertext) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    case StmtId::kUpdateKmsMaterial:
+      return "UPDATE kms_materials SET key_version = ?4, wrapped_key = ?5, ciphertext = ?6 "
+             "WHERE key_id = ?1 AND version = ?2";
+
+    case StmtId::kGetKmsAlias:
+      return "SELECT region, name, target_key_id, created_ms, updated_ms FROM kms_aliases "
+             "WHERE region = ?1 AND name = ?2";
+    case StmtId::kListKmsAliases:
+      return "SELECT region, name, target_key_id, created_ms, updated_ms FROM kms_aliases "
+             "WHERE region = ?1 ORDER BY name";
+    case StmtId::kListAllKmsAliases:
+      return "SELECT region, name, target_key_id, created_ms, updated_ms FROM kms_aliases "
+             "ORDER BY name, region";
+    case StmtId::kInsertKmsAlias:
+      return "INSERT INTO kms_aliases (region, name, target_key_id, created_ms, updated_ms) "
+             "VALUES (?1, ?2, ?3, ?4, ?5)";
+    case StmtId::kUpdateKmsAlias:
+      return "UPDATE kms_aliases SET target_key_id = ?3, updated_ms = ?5 "
+             "WHERE region = ?1 AND name = ?2";
+    case StmtId::kDeleteKmsAlias:
+      return "DELETE FROM kms_aliases WHERE region = ?1 AND name = ?2";
+
+    case StmtId::kGetParameter:
+      return "SELECT region, name, version, meta FROM parameters WHERE region = ?1 AND name = ?2";
+    // Prefix listings are ranges on the primary key (region, name), never LIKE: names compare
+    // byte-wise (BINARY) and '%' or '_' in a prefix mean themselves.
+    case StmtId::kListParametersFrom:
+      return "SELECT region, name, version, meta FROM parameters "
+             "WHERE region = ?1 AND name >= ?2 ORDER BY name";
+    case StmtId::kListParametersRange:
+      return "SELECT region, name, version, meta FROM parameters "
+             "WHERE region = ?1 AND name >= ?2 AND name < ?3 ORDER BY name";
+    case StmtId::kInsertParameter:
+      return "INSERT INTO parameters (region, name, version, meta) VALUES (?1, ?2, ?3, ?4)";
+    case StmtId::kUpdateParameter:
+      return "UPDATE parameters SET version = ?3, meta = ?4 WHERE region = ?1 AND name = ?2";
+    case StmtId::kDeleteParameter:
+      return "DELETE FROM parameters WHERE region = ?1 AND name = ?2";
+
+    case StmtId::kListParameterVersions:
+      return "SELECT region, name, version, created_ms, labels, meta, value FROM "
+             "parameter_versions WHERE region = ?1 AND name = ?2 ORDER BY version";
+    case StmtId::kGetParameterVersion:
+      return "SELECT region, name, version, created_ms, labels, meta, value FROM "
+             "parameter_versions WHERE region = ?1 AND name = ?2 AND version = ?3";
+    case StmtId::kInsertParameterVersion:
+      return "INSERT INTO parameter_versions (region, name, version, created_ms, labels, meta, "
+             "value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    case StmtId::kUpdateParameterVersion:
+      return "UPDATE parameter_versions SET labels = ?5, meta = ?6 "
+             "WHERE region = ?1 AND name = ?2 AND version = ?3";
+    case StmtId::kDeleteParameterVersion:
+      return "DELETE FROM parameter_versions WHERE region = ?1 AND name = ?2 AND version = ?3";
+
     case StmtId::kCount:
       break;
   }
@@ -354,7 +432,7 @@ void BindSecret(Statement& st, const SecretRow& row) {
 }
 
 // Column order: secret_id, version_id, created_ms, last_accessed_ms, labels, is_binary,
-// key_version, wrapped_key, ciphertext.
+// key_version, wrapped_key, ciphertext, kms_key_arn.
 Result<VersionRow> ReadVersion(const Statement& st) {
   VersionRow row;
   row.secret_id = st.ColumnText(0);
@@ -366,6 +444,7 @@ Result<VersionRow> ReadVersion(const Statement& st) {
   row.sealed.key_version = static_cast<std::uint32_t>(st.ColumnInt(6));
   row.sealed.wrapped_key = st.ColumnBlob(7);
   row.sealed.ciphertext = st.ColumnBlob(8);
+  row.kms_key_arn = st.ColumnText(9);
   return row;
 }
 
@@ -479,6 +558,104 @@ Result<IamOidcProviderRow> ReadIamOidcProvider(const Statement& st) {
   row.jwks_file = st.ColumnText(5);
   row.created_ms = st.ColumnInt(6);
   return row;
+}
+
+// Column order: key_id, region, arn, created_ms, meta.
+KmsKeyRow ReadKmsKey(const Statement& st) {
+  KmsKeyRow row;
+  row.key_id = st.ColumnText(0);
+  row.region = st.ColumnText(1);
+  row.arn = st.ColumnText(2);
+  row.created_ms = st.ColumnInt(3);
+  row.meta = st.ColumnText(4);
+  return row;
+}
+
+void BindKmsKey(Statement& st, const KmsKeyRow& row) {
+  st.BindText(1, row.key_id);
+  st.BindText(2, row.region);
+  st.BindText(3, row.arn);
+  st.BindInt(4, row.created_ms);
+  st.BindText(5, row.meta);
+}
+
+// Column order: key_id, version, created_ms, key_version, wrapped_key, ciphertext.
+KmsMaterialRow ReadKmsMaterial(const Statement& st) {
+  KmsMaterialRow row;
+  row.key_id = st.ColumnText(0);
+  row.version = st.ColumnInt(1);
+  row.created_ms = st.ColumnInt(2);
+  row.sealed.key_version = static_cast<std::uint32_t>(st.ColumnInt(3));
+  row.sealed.wrapped_key = st.ColumnBlob(4);
+  row.sealed.ciphertext = st.ColumnBlob(5);
+  return row;
+}
+
+void BindKmsMaterial(Statement& st, const KmsMaterialRow& row) {
+  st.BindText(1, row.key_id);
+  st.BindInt(2, row.version);
+  st.BindInt(3, row.created_ms);
+  st.BindInt(4, row.sealed.key_version);
+  st.BindBlob(5, row.sealed.wrapped_key);
+  st.BindBlob(6, row.sealed.ciphertext);
+}
+
+// Column order: region, name, target_key_id, created_ms, updated_ms.
+KmsAliasRow ReadKmsAlias(const Statement& st) {
+  KmsAliasRow row;
+  row.region = st.ColumnText(0);
+  row.name = st.ColumnText(1);
+  row.target_key_id = st.ColumnText(2);
+  row.created_ms = st.ColumnInt(3);
+  row.updated_ms = st.ColumnInt(4);
+  return row;
+}
+
+void BindKmsAlias(Statement& st, const KmsAliasRow& row) {
+  st.BindText(1, row.region);
+  st.BindText(2, row.name);
+  st.BindText(3, row.target_key_id);
+  st.BindInt(4, row.created_ms);
+  st.BindInt(5, row.updated_ms);
+}
+
+// Column order: region, name, version, meta.
+ParameterRow ReadParameter(const Statement& st) {
+  ParameterRow row;
+  row.region = st.ColumnText(0);
+  row.name = st.ColumnText(1);
+  row.version = st.ColumnInt(2);
+  row.meta = st.ColumnText(3);
+  return row;
+}
+
+void BindParameter(Statement& st, const ParameterRow& row) {
+  st.BindText(1, row.region);
+  st.BindText(2, row.name);
+  st.BindInt(3, row.version);
+  st.BindText(4, row.meta);
+}
+
+// Column order: region, name, version, created_ms, labels, meta, value.
+Result<ParameterVersionRow> ReadParameterVersion(const Statement& st) {
+  ParameterVersionRow row;
+  row.region = st.ColumnText(0);
+  row.name = st.ColumnText(1);
+  row.version = st.ColumnInt(2);
+  row.created_ms = st.ColumnInt(3);
+  ARCA_ASSIGN_OR_RETURN(row.labels, DecodeLabels(st.ColumnText(4), "parameter_versions.labels"));
+  row.meta = st.ColumnText(5);
+  row.value = st.ColumnBlob(6);
+  return row;
+}
+
+// The least string greater than every string starting with `prefix` (byte-wise), or nullopt when
+// there is none (the prefix is empty or all 0xFF bytes).
+std::optional<std::string> PrefixSuccessor(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF) prefix.pop_back();
+  if (prefix.empty()) return std::nullopt;
+  prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
 }
 
 // Every row of a statement, read with `read` (a function returning a row or a Result of one).
@@ -694,6 +871,7 @@ class SqliteTransaction final : public Transaction {
     st.BindInt(7, row.sealed.key_version);
     st.BindBlob(8, row.sealed.wrapped_key);
     st.BindBlob(9, row.sealed.ciphertext);
+    st.BindText(10, row.kms_key_arn);
     return Write(st, nullptr);
   }
 
@@ -708,6 +886,7 @@ class SqliteTransaction final : public Transaction {
     st.BindInt(5, row.sealed.key_version);
     st.BindBlob(6, row.sealed.wrapped_key);
     st.BindBlob(7, row.sealed.ciphertext);
+    st.BindText(8, row.kms_key_arn);
     return Write(st, "Secret version not found");
   }
 
@@ -1059,6 +1238,200 @@ class SqliteTransaction final : public Transaction {
     return Write(st, "IAM OIDC provider not found");
   }
 
+  // ---- KMS keys, materials, aliases ----
+
+  Result<std::optional<KmsKeyRow>> GetKmsKey(const std::string& key_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetKmsKey, "get kms key");
+    st.BindText(1, key_id);
+    return OneRow<KmsKeyRow>(st, ReadKmsKey);
+  }
+
+  Result<std::vector<KmsKeyRow>> ListKmsKeys(const std::string& region) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    if (region.empty()) {
+      Statement st(*conn_, StmtId::kListAllKmsKeys, "list all kms keys");
+      return AllRows<KmsKeyRow>(st, ReadKmsKey);
+    }
+    Statement st(*conn_, StmtId::kListKmsKeys, "list kms keys");
+    st.BindText(1, region);
+    return AllRows<KmsKeyRow>(st, ReadKmsKey);
+  }
+
+  Status InsertKmsKey(const KmsKeyRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kInsertKmsKey, "insert kms key");
+    BindKmsKey(st, row);
+    return Write(st, nullptr);
+  }
+
+  Status UpdateKmsKey(const KmsKeyRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kUpdateKmsKey, "update kms key");
+    BindKmsKey(st, row);
+    return Write(st, "KMS key not found");
+  }
+
+  Status DeleteKmsKey(const std::string& key_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kDeleteKmsKey, "delete kms key");
+    st.BindText(1, key_id);
+    return Write(st, "KMS key not found");  // materials and aliases go by ON DELETE CASCADE
+  }
+
+  Result<std::vector<KmsMaterialRow>> ListKmsMaterials(const std::string& key_id) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListKmsMaterials, "list kms key materials");
+    st.BindText(1, key_id);
+    return AllRows<KmsMaterialRow>(st, ReadKmsMaterial);
+  }
+
+  Status InsertKmsMaterial(const KmsMaterialRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kInsertKmsMaterial, "insert kms key material");
+    BindKmsMaterial(st, row);
+    return Write(st, nullptr);  // a missing key fails the foreign key: kNotFound
+  }
+
+  Status UpdateKmsMaterial(const KmsMaterialRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kUpdateKmsMaterial, "update kms key material");
+    BindKmsMaterial(st, row);
+    return Write(st, "KMS key material not found");
+  }
+
+  Result<std::optional<KmsAliasRow>> GetKmsAlias(const std::string& region,
+                                                 const std::string& name) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetKmsAlias, "get kms alias");
+    st.BindText(1, region);
+    st.BindText(2, name);
+    return OneRow<KmsAliasRow>(st, ReadKmsAlias);
+  }
+
+  Result<std::vector<KmsAliasRow>> ListKmsAliases(const std::string& region) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    if (region.empty()) {
+      Statement st(*conn_, StmtId::kListAllKmsAliases, "list all kms aliases");
+      return AllRows<KmsAliasRow>(st, ReadKmsAlias);
+    }
+    Statement st(*conn_, StmtId::kListKmsAliases, "list kms aliases");
+    st.BindText(1, region);
+    return AllRows<KmsAliasRow>(st, ReadKmsAlias);
+  }
+
+  Status InsertKmsAlias(const KmsAliasRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kInsertKmsAlias, "insert kms alias");
+    BindKmsAlias(st, row);
+    return Write(st, nullptr);  // a missing target key fails the foreign key: kNotFound
+  }
+
+  Status UpdateKmsAlias(const KmsAliasRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kUpdateKmsAlias, "update kms alias");
+    BindKmsAlias(st, row);
+    return Write(st, "KMS alias not found");
+  }
+
+  Status DeleteKmsAlias(const std::string& region, const std::string& name) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kDeleteKmsAlias, "delete kms alias");
+    st.BindText(1, region);
+    st.BindText(2, name);
+    return Write(st, "KMS alias not found");
+  }
+
+  // ---- SSM parameters ----
+
+  Result<std::optional<ParameterRow>> GetParameter(const std::string& region,
+                                                   const std::string& name) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetParameter, "get parameter");
+    st.BindText(1, region);
+    st.BindText(2, name);
+    return OneRow<ParameterRow>(st, ReadParameter);
+  }
+
+  Result<std::vector<ParameterRow>> ListParameters(const std::string& region,
+                                                   const std::string& prefix) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    const std::optional<std::string> end = PrefixSuccessor(prefix);
+    if (!end.has_value()) {
+      Statement st(*conn_, StmtId::kListParametersFrom, "list parameters");
+      st.BindText(1, region);
+      st.BindText(2, prefix);
+      return AllRows<ParameterRow>(st, ReadParameter);
+    }
+    Statement st(*conn_, StmtId::kListParametersRange, "list parameters");
+    st.BindText(1, region);
+    st.BindText(2, prefix);
+    st.BindText(3, *end);
+    return AllRows<ParameterRow>(st, ReadParameter);
+  }
+
+  Status InsertParameter(const ParameterRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kInsertParameter, "insert parameter");
+    BindParameter(st, row);
+    return Write(st, nullptr);
+  }
+
+  Status UpdateParameter(const ParameterRow& row) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kUpdateParameter, "update parameter");
+    BindParameter(st, row);
+    return Write(st, "Parameter not found");
+  }
+
+  Status DeleteParameter(const std::string& region, const std::string& name) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kDeleteParameter, "delete parameter");
+    st.BindText(1, region);
+    st.BindText(2, name);
+    return Write(st, "Parameter not found");  // versions go by ON DELETE CASCADE
+  }
+
+  Result<std::vector<ParameterVersionRow>> ListParameterVersions(const std::string& region,
+                                                                 const std::string& name) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListParameterVersions, "list parameter versions");
+    st.BindText(1, region);
+    st.BindText(2, name);
+    return AllRows<ParameterVersionRow>(st, ReadParameterVersion);
+  }
+
+  Result<std::optional<ParameterVersionRow>> GetParameterVersion(const std::string& region,
+                                                                 const std::string& name,
+                                                                 std::int64_t version) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kGetParameterVersion, "get parameter version");
+    st.BindText(1, region);
+    st.BindText(2, name);
+    st.BindInt(3, version);
+    return OneRow<ParameterVersionRow>(st, ReadParameterVersion);
+  }
+
+  Status InsertParameterVersion(const ParameterVersionRow& row) override {
+    return WriteParameterVersion(StmtId::kInsertParameterVersion, row, "insert parameter version",
+                                 nullptr);  // a missing parameter fails the foreign key: kNotFound
+  }
+
+  Status UpdateParameterVersion(const ParameterVersionRow& row) override {
+    return WriteParameterVersion(StmtId::kUpdateParameterVersion, row, "update parameter version",
+                                 "Parameter version not found");
+  }
+
+  Status DeleteParameterVersion(const std::string& region, const std::string& name,
+                                std::int64_t version) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kDeleteParameterVersion, "delete parameter version");
+    st.BindText(1, region);
+    st.BindText(2, name);
+    st.BindInt(3, version);
+    return Write(st, "Parameter version not found");
+  }
+
   Result<std::optional<std::string>> GetSetting(const std::string& key) override {
     ARCA_RETURN_IF_ERROR(Usable(false));
     Statement st(*conn_, StmtId::kGetSetting, "get setting");
@@ -1159,6 +1532,22 @@ class SqliteTransaction final : public Transaction {
     st.BindText(5, row.jwks);
     st.BindText(6, row.jwks_file);
     st.BindInt(7, row.created_ms);
+    return Write(st, missing);
+  }
+
+  // Insert writes every column; update only labels and meta (its SQL skips ?4 and has no ?7).
+  Status WriteParameterVersion(StmtId id, const ParameterVersionRow& row, std::string_view op,
+                               const char* missing) {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    const std::string labels = EncodeLabels(row.labels);
+    Statement st(*conn_, id, op);
+    st.BindText(1, row.region);
+    st.BindText(2, row.name);
+    st.BindInt(3, row.version);
+    st.BindInt(4, row.created_ms);
+    st.BindText(5, labels);
+    st.BindText(6, row.meta);
+    if (id == StmtId::kInsertParameterVersion) st.BindBlob(7, row.value);
     return Write(st, missing);
   }
 
