@@ -50,6 +50,7 @@ std::string ResourceTypeOf(std::string_view arn) {
     return "AWS::IAM::" + std::string(kind);
   }
   if (service == "sts") return "AWS::STS::AssumedRole";
+  if (service == "kms") return kind == "alias" ? "AWS::KMS::Alias" : "AWS::KMS::Key";
   return "AWS::" + service + "::" + std::string(kind);
 }
 

@@ -1,0 +1,219 @@
+#include "params/policies.h"
+
+#include <boost/json.hpp>
+#include <set>
+#include <string>
+
+#include "core/json.h"
+
+namespace arca::params {
+
+namespace bj = boost::json;
+
+namespace {
+
+constexpr std::size_t kMaxPolicies = 10;
+
+Error InvalidAttribute(std::string message) {
+  return Error(Code::kInvalidParameter, std::move(message)).WithWireType("InvalidPolicyAttributeException");
+}
+
+bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// A positive whole number given as a string ("15") or a JSON number.
+bool PositiveCount(const bj::value* v, std::int64_t* out) {
+  if (v == nullptr) return false;
+  if (v->is_int64() && v->get_int64() > 0) {
+    *out = v->get_int64();
+    return true;
+  }
+  if (v->is_uint64() && v->get_uint64() > 0 && v->get_uint64() < 1000000) {
+    *out = static_cast<std::int64_t>(v->get_uint64());
+    return true;
+  }
+  if (!v->is_string()) return false;
+  std::string_view s = v->get_string();
+  if (s.empty() || s.size() > 9) return false;
+  std::int64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  if (n <= 0) return false;
+  *out = n;
+  return true;
+}
+
+Status CheckNotification(const bj::object& attrs, std::string_view type, std::string_view count_key) {
+  std::int64_t n = 0;
+  if (!PositiveCount(attrs.if_contains(count_key), &n)) {
+    return InvalidAttribute("The " + std::string(type) + " policy requires the attribute " +
+                            std::string(count_key) + " as a positive whole number.");
+  }
+  const bj::value* unit = attrs.if_contains("Unit");
+  if (unit == nullptr || !unit->is_string() ||
+      (unit->get_string() != "Days" && unit->get_string() != "Hours")) {
+    return InvalidAttribute("The " + std::string(type) +
+                            " policy requires the attribute Unit with the value Days or Hours.");
+  }
+  for (const auto& member : attrs) {
+    if (member.key() != count_key && member.key() != "Unit") {
+      return InvalidAttribute("The " + std::string(type) + " policy has an unknown attribute: " +
+                              std::string(member.key()) + ".");
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+bool ParsePolicyTimestamp(std::string_view s, std::int64_t* unix_ms) {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!Digits(s, 0, 4, &year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &month) ||
+      s[7] != '-' || !Digits(s, 8, 2, &day) || s[10] != 'T' || !Digits(s, 11, 2, &hour) ||
+      s[13] != ':' || !Digits(s, 14, 2, &minute) || s[16] != ':' || !Digits(s, 17, 2, &second)) {
+    return false;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    return false;
+  }
+  std::size_t pos = 19;
+  std::int64_t millis = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    std::size_t digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 3) millis = millis * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0 || digits > 9) return false;
+    for (std::size_t i = digits; i < 3; ++i) millis *= 10;
+  }
+  std::int64_t offset_seconds = 0;
+  if (pos < s.size() && s[pos] == 'Z') {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    const int sign = s[pos] == '-' ? -1 : 1;
+    int oh = 0, om = 0, os = 0;
+    if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !Digits(s, pos + 4, 2, &om)) {
+      return false;
+    }
+    pos += 6;
+    if (pos < s.size() && s[pos] == ':') {
+      if (!Digits(s, pos + 1, 2, &os)) return false;
+      pos += 3;
+    }
+    if (oh > 18 || om > 59 || os > 59) return false;
+    offset_seconds = sign * (oh * 3600 + om * 60 + os);
+  } else {
+    return false;
+  }
+  if (pos != s.size()) return false;
+  const std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  *unix_ms = seconds * 1000 + millis;
+  return true;
+}
+
+Result<ParsedPolicies> ParsePolicies(std::string_view text, TimePoint now) {
+  auto parsed = json::Parse(text);
+  if (!parsed.ok() || !parsed->is_array()) {
+    return Error(Code::kValidation,
+                 "Policies must be a JSON array of parameter policies, for example "
+                 "[{\"Type\":\"Expiration\",\"Version\":\"1.0\",\"Attributes\":{\"Timestamp\":"
+                 "\"2030-12-02T21:34:33.000Z\"}}].");
+  }
+  const bj::array& list = parsed->get_array();
+  if (list.size() > kMaxPolicies) {
+    return Error(Code::kLimitExceeded,
+                 "You specified more than the maximum number of allowed policies for the parameter. "
+                 "The maximum is 10.")
+        .WithWireType("PoliciesLimitExceededException");
+  }
+  ParsedPolicies out;
+  std::set<std::string> seen;
+  for (const bj::value& item : list) {
+    if (!item.is_object()) return InvalidAttribute("Each parameter policy must be a JSON object.");
+    const bj::object& policy = item.get_object();
+    const bj::value* type_value = policy.if_contains("Type");
+    if (type_value == nullptr || !type_value->is_string()) {
+      return InvalidAttribute("Each parameter policy needs a Type.");
+    }
+    const std::string type(type_value->get_string());
+    if (type != "Expiration" && type != "ExpirationNotification" && type != "NoChangeNotification") {
+      return Error(Code::kInvalidParameter,
+                   "The policy type isn't supported. Parameter Store supports the following policy "
+                   "types: Expiration, ExpirationNotification, and NoChangeNotification.")
+          .WithWireType("InvalidPolicyTypeException");
+    }
+    if (const bj::value* version = policy.if_contains("Version");
+        version != nullptr && (!version->is_string() || version->get_string() != "1.0")) {
+      return InvalidAttribute("The policy version must be 1.0.");
+    }
+    for (const auto& member : policy) {
+      if (member.key() != "Type" && member.key() != "Version" && member.key() != "Attributes") {
+        return InvalidAttribute("A parameter policy has an unknown member: " + std::string(member.key()) + ".");
+      }
+    }
+    const bj::value* attrs_value = policy.if_contains("Attributes");
+    if (attrs_value == nullptr || !attrs_value->is_object()) {
+      return InvalidAttribute("The " + type + " policy needs Attributes.");
+    }
+    const bj::object& attrs = attrs_value->get_object();
+    if (!seen.insert(type).second) {
+      return Error(Code::kInvalidRequest,
+                   "There is a conflict in the policies specified for this parameter. You can't "
+                   "specify two " + type + " policies for a parameter.")
+          .WithWireType("IncompatiblePolicyException");
+    }
+    if (type == "Expiration") {
+      const bj::value* ts = attrs.if_contains("Timestamp");
+      std::int64_t ms = 0;
+      if (ts == nullptr || !ts->is_string() || !ParsePolicyTimestamp(ts->get_string(), &ms) ||
+          attrs.size() != 1) {
+        return InvalidAttribute(
+            "The Expiration policy requires the attribute Timestamp in the ISO_INSTANT or "
+            "ISO_OFFSET_DATE_TIME format.");
+      }
+      if (ms <= ToUnixMillis(now)) {
+        return InvalidAttribute("The Expiration policy's Timestamp must be in the future.");
+      }
+      out.expires_ms = ms;
+    } else if (type == "ExpirationNotification") {
+      ARCA_RETURN_IF_ERROR(CheckNotification(attrs, type, "Before"));
+    } else {
+      ARCA_RETURN_IF_ERROR(CheckNotification(attrs, type, "After"));
+    }
+    out.policies.push_back(StoredPolicy{type, bj::serialize(policy)});
+  }
+  if (seen.contains("ExpirationNotification") && !seen.contains("Expiration")) {
+    return Error(Code::kInvalidRequest,
+                 "There is a conflict in the policies specified for this parameter. An "
+                 "ExpirationNotification policy needs an Expiration policy.")
+        .WithWireType("IncompatiblePolicyException");
+  }
+  return out;
+}
+
+}  // namespace arca::params
