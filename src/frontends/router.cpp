@@ -8,10 +8,12 @@
 #include "core/strings.h"
 #include "frontends/aws/cloudtrail.h"
 #include "frontends/aws/iam.h"
+#include "frontends/aws/kms.h"
 #include "frontends/aws/json_protocol.h"
 #include "frontends/aws/query_protocol.h"
 #include "frontends/aws/secretsmanager.h"
 #include "frontends/aws/sigv4_auth.h"
+#include "frontends/aws/ssm.h"
 #include "frontends/aws/sts.h"
 
 namespace arca::frontends {
@@ -19,6 +21,8 @@ namespace arca::frontends {
 namespace {
 
 constexpr std::string_view kSecretsManagerPrefix = "secretsmanager.";
+constexpr std::string_view kKmsPrefix = "TrentService.";
+constexpr std::string_view kSsmPrefix = "AmazonSSM.";
 constexpr std::string_view kCloudTrailPrefix = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
 // The namespace AWS JSON errors name when no service could be picked.
 constexpr std::string_view kDefaultCoralNamespace = "com.amazonaws.secretsmanager";
@@ -71,6 +75,8 @@ class Router::Impl {
       if (services.secrets != nullptr) {
         secretsmanager_ = std::make_unique<aws::SecretsManagerFrontend>(*services.secrets);
       }
+      if (services.kms != nullptr) kms_ = std::make_unique<aws::KmsFrontend>(*services.kms);
+      if (services.params != nullptr) ssm_ = std::make_unique<aws::SsmFrontend>(*services.params);
       if (services.audit_query != nullptr) {
         cloudtrail_ = std::make_unique<aws::CloudTrailFrontend>(*services.audit_query);
       }
@@ -88,6 +94,8 @@ class Router::Impl {
       return aws::ErrorResponse(Error(Code::kUnavailable, "The service is not available."), request_id,
                                 kDefaultCoralNamespace);
     }
+    if (target.starts_with(kKmsPrefix) && kms_ != nullptr) return json_->Handle(request, *kms_);
+    if (target.starts_with(kSsmPrefix) && ssm_ != nullptr) return json_->Handle(request, *ssm_);
     if (target.starts_with(kCloudTrailPrefix) && cloudtrail_ != nullptr) {
       return json_->Handle(request, *cloudtrail_);
     }
@@ -154,6 +162,8 @@ class Router::Impl {
   std::unique_ptr<aws::QueryProtocol> query_;
   std::unique_ptr<aws::SecretsManagerFrontend> secretsmanager_;
   std::unique_ptr<aws::CloudTrailFrontend> cloudtrail_;
+  std::unique_ptr<aws::KmsFrontend> kms_;
+  std::unique_ptr<aws::SsmFrontend> ssm_;
   std::unique_ptr<aws::IamFrontend> iam_;
   std::unique_ptr<aws::StsFrontend> sts_;
 };

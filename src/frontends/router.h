@@ -1,7 +1,8 @@
 #pragma once
 // Router: picks the protocol front-end for a request and returns its response. Every front-end
 // authenticates (SigV4 for AWS), decodes, calls a domain service and encodes, in its own error shape.
-//   - AWS JSON 1.1, by X-Amz-Target: "secretsmanager.<Operation>" (Secrets Manager) and
+//   - AWS JSON 1.1, by X-Amz-Target: "secretsmanager.<Operation>" (Secrets Manager),
+//     "TrentService.<Operation>" (KMS), "AmazonSSM.<Operation>" (SSM Parameter Store) and
 //     "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Operation>" (CloudTrail);
 //   - the AWS query protocol (form-encoded Action=...): IAM or STS, told apart by the SigV4
 //     credential scope's service, or for unsigned requests by the action (AssumeRoleWithWebIdentity).
@@ -19,6 +20,8 @@
 #include "iam/directory.h"
 #include "iam/sessions.h"
 #include "iam/sts.h"
+#include "kms/service.h"
+#include "params/service.h"
 #include "secrets/service.h"
 
 namespace arca::frontends {
@@ -31,6 +34,8 @@ struct Services {
   iam::Directory* directory = nullptr;           // the IAM API
   iam::StsService* sts = nullptr;                // the STS API
   const audit::EventQuery* audit_query = nullptr;  // CloudTrail LookupEvents
+  kms::KmsService* kms = nullptr;                // KMS (TrentService)
+  params::ParamsService* params = nullptr;       // SSM Parameter Store (AmazonSSM)
   // The authorizer, audit log, metrics and alerts around every call (empty: allow-all, unrecorded).
   aws::RequestHooks hooks;
 };

@@ -9,6 +9,7 @@
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "crypto/aead.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "secrets/filters.h"
@@ -32,6 +33,7 @@ using store::VersionRow;
 
 constexpr std::string_view kCurrent = "AWSCURRENT";
 constexpr std::string_view kPrevious = "AWSPREVIOUS";
+constexpr std::string_view kPending = "AWSPENDING";
 constexpr std::size_t kMaxValueBytes = 65536;
 constexpr std::size_t kMaxVersionsKept = 100;
 constexpr std::int64_t kDayMs = 24LL * 3600 * 1000;
@@ -308,7 +310,52 @@ class SecretsService::Impl {
     return txn.UpdateSecret(s.row);
   }
 
-  Result<SecretBytes> OpenValue(const SecretRow& row, const VersionRow& v) const {
+  static kms::Context KmsContext(const SecretRow& row, access::Gate& gate) {
+    kms::Context k;
+    k.region = row.region;
+    k.gate = &gate;
+    return k;
+  }
+
+  static kms::EncryptionContext ValueContext(const SecretRow& row, const VersionRow& v) {
+    return {{"SecretARN", row.arn}, {"SecretVersionId", v.version_id}};
+  }
+
+  // A KMS failure as Secrets Manager reports it: a denial of the KMS action is AccessDenied, the
+  // rest is the operation's Decryption/EncryptionFailure (the KMS detail goes to the log).
+  static Error KmsFailure(const Error& e, Code failure, std::string_view message) {
+    if (e.code() == Code::kAccessDenied) return Error(Code::kAccessDenied, "Access to KMS is not allowed");
+    return Error(failure, std::string(message), e.ToLogString());
+  }
+
+  // `gate` is asked for the KMS action when the version is under a customer managed key; `txn`
+  // is the caller's open transaction, if any.
+  Result<SecretBytes> OpenValue(const SecretRow& row, const VersionRow& v, access::Gate& gate,
+                                Transaction* txn) const {
+    if (!v.kms_key_arn.empty()) {
+      if (opts_.kms == nullptr) {
+        return Error(Code::kDecryptionFailure,
+                     "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+                     "the version is under a KMS key and no KMS service is configured");
+      }
+      auto data_key = opts_.kms->DecryptFor(KmsContext(row, gate), v.sealed.wrapped_key,
+                                           ValueContext(row, v), "secretsmanager", txn);
+      if (!data_key.ok()) {
+        log::Warn("secret value's data key could not be decrypted",
+                  {{"arn", row.arn}, {"version_id", v.version_id}, {"error", data_key.error().ToLogString()}});
+        return KmsFailure(data_key.error(), Code::kDecryptionFailure,
+                          "Secrets Manager can't decrypt the protected secret text using the provided "
+                          "KMS key. Check that the KMS key is available, enabled, and not in an invalid state.");
+      }
+      auto value = crypto::AeadOpen(*data_key, v.sealed.ciphertext, ValueAad(row, v));
+      if (!value.ok()) {
+        log::Error("secret value could not be decrypted",
+                   {{"arn", row.arn}, {"version_id", v.version_id}, {"error", value.error().ToLogString()}});
+        return Error(Code::kDecryptionFailure,
+                     "Secrets Manager can't decrypt the protected secret text using the provided KMS key.");
+      }
+      return std::move(value).value();
+    }
     auto value = keyring_.Open(v.sealed, ValueAad(row, v));
     if (!value.ok()) {
       log::Error("secret value could not be decrypted",
@@ -319,23 +366,87 @@ class SecretsService::Impl {
     return std::move(value).value();
   }
 
-  Result<crypto::Sealed> SealValue(const SecretRow& row, const VersionRow& v,
-                                   std::string_view plaintext) const {
+  // The customer managed key `kms_key_id` names in the secret's region, or "" for the default
+  // (master keyring) envelope: no key named, the AWS managed key, or no KMS service.
+  Result<std::string> CustomerKeyArn(const SecretRow& row, const std::optional<std::string>& kms_key_id,
+                                     access::Gate& gate, Transaction* txn) const {
+    if (opts_.kms == nullptr || !kms_key_id.has_value() || kms_key_id->empty()) return std::string();
+    auto arn = opts_.kms->ResolveKeyArn(KmsContext(row, gate), *kms_key_id, "alias/aws/secretsmanager", txn);
+    if (!arn.ok()) {
+      if (arn.error().code() == Code::kNotFound) {
+        return Error(Code::kEncryptionFailure, "Secrets Manager can't find the specified encryption key.",
+                     arn.error().ToLogString());
+      }
+      return KmsFailure(arn.error(), Code::kEncryptionFailure, "Secrets Manager can't encrypt the secret value.");
+    }
+    ARCA_ASSIGN_OR_RETURN(bool aws_managed, opts_.kms->IsAwsManaged(*arn, txn));
+    if (aws_managed) return std::string();
+    return std::move(arn).value();
+  }
+
+  // Seals `plaintext` into v.sealed (and v.kms_key_arn) under the key the secret's meta names.
+  Status SealValue(const SecretRow& row, const SecretMeta& meta, VersionRow& v, std::string_view plaintext,
+                   access::Gate& gate, Transaction* txn) const {
+    ARCA_ASSIGN_OR_RETURN(std::string key_arn, CustomerKeyArn(row, meta.kms_key_id, gate, txn));
+    v.kms_key_arn = key_arn;
+    if (!key_arn.empty()) {
+      auto data_key = opts_.kms->GenerateDataKeyFor(KmsContext(row, gate), key_arn, ValueContext(row, v),
+                                                   "secretsmanager", txn);
+      if (!data_key.ok()) {
+        log::Warn("no data key for a secret value",
+                  {{"arn", row.arn}, {"key", key_arn}, {"error", data_key.error().ToLogString()}});
+        return KmsFailure(data_key.error(), Code::kEncryptionFailure,
+                          "Secrets Manager can't encrypt the protected secret text using the provided "
+                          "KMS key. Check that the KMS key is available, enabled, and not in an invalid state.");
+      }
+      auto ciphertext = crypto::AeadSeal(data_key->plaintext, plaintext, ValueAad(row, v));
+      if (!ciphertext.ok()) {
+        log::Error("secret value could not be encrypted", {{"arn", row.arn}, {"error", ciphertext.error().ToLogString()}});
+        return Error(Code::kEncryptionFailure, "Secrets Manager can't encrypt the secret value.");
+      }
+      v.sealed.key_version = 0;
+      v.sealed.wrapped_key = std::move(data_key->blob);
+      v.sealed.ciphertext = std::move(ciphertext).value();
+      return OkStatus();
+    }
     auto sealed = keyring_.Seal(plaintext, ValueAad(row, v));
     if (!sealed.ok()) {
       log::Error("secret value could not be encrypted", {{"arn", row.arn}, {"error", sealed.error().ToLogString()}});
       return Error(Code::kEncryptionFailure, "Secrets Manager can't encrypt the secret value.");
     }
-    return std::move(sealed).value();
+    v.sealed = std::move(sealed).value();
+    return OkStatus();
+  }
+
+  // After a KmsKeyId change: re-encrypts the AWSCURRENT, AWSPENDING and AWSPREVIOUS versions under
+  // the new key, as Secrets Manager does. A caller without permission to use the new key leaves
+  // them under the old one (AWS does the same); new versions use the new key either way.
+  Status ReencryptLabelled(Transaction& txn, Loaded& s, access::Gate& gate) {
+    ARCA_ASSIGN_OR_RETURN(std::vector<VersionRow> versions, txn.ListVersions(s.row.id));
+    for (VersionRow& v : versions) {
+      if (!HasLabel(v, kCurrent) && !HasLabel(v, kPrevious) && !HasLabel(v, kPending)) continue;
+      Status moved = [&]() -> Status {
+        ARCA_ASSIGN_OR_RETURN(SecretBytes plaintext, OpenValue(s.row, v, gate, &txn));
+        return SealValue(s.row, s.meta, v, plaintext.view(), gate, &txn);
+      }();
+      if (!moved.ok()) {
+        if (moved.error().code() != Code::kAccessDenied) return moved;
+        log::Info("a secret version stays under its old key: no permission to use both keys",
+                  {{"arn", s.row.arn}, {"version_id", v.version_id}});
+        continue;
+      }
+      ARCA_RETURN_IF_ERROR(txn.UpdateVersion(v));
+    }
+    return OkStatus();
   }
 
   // Whether `version` holds exactly `value` (same kind, same bytes, compared in constant time): the
   // test behind ClientRequestToken idempotency.
   Result<bool> HoldsValue(const SecretRow& secret, const VersionRow& version,
-                          const SecretValue& value) const {
+                          const SecretValue& value, access::Gate& gate, Transaction* txn) const {
     const bool binary = value.binary.has_value();
     const SecretBytes& plaintext = binary ? *value.binary : *value.string;
-    ARCA_ASSIGN_OR_RETURN(SecretBytes old, OpenValue(secret, version));
+    ARCA_ASSIGN_OR_RETURN(SecretBytes old, OpenValue(secret, version, gate, txn));
     return version.binary == binary && crypto::ConstantTimeEquals(old.view(), plaintext.view());
   }
 
@@ -363,14 +474,14 @@ class SecretsService::Impl {
   // Adds a version with `value` and moves labels the way AWS does. Idempotent on the token.
   Result<NewVersionResult> AddVersion(Transaction& txn, Loaded& s,
                                       const std::optional<std::string>& token, SecretValue& value,
-                                      std::optional<std::vector<std::string>> stages) {
+                                      std::optional<std::vector<std::string>> stages, access::Gate& gate) {
     const std::string version_id = token ? *token : crypto::NewUuid();
     const bool binary = value.binary.has_value();
     const SecretBytes& plaintext = binary ? *value.binary : *value.string;
 
     ARCA_ASSIGN_OR_RETURN(auto existing, txn.GetVersion(s.row.id, version_id));
     if (existing) {
-      ARCA_ASSIGN_OR_RETURN(bool same, HoldsValue(s.row, *existing, value));
+      ARCA_ASSIGN_OR_RETURN(bool same, HoldsValue(s.row, *existing, value, gate, &txn));
       if (same) return NewVersionResult{version_id, existing->labels, false};
       return Error(Code::kAlreadyExists,
                    "You can't modify an existing version, you can only create a new version.");
@@ -402,7 +513,7 @@ class SecretsService::Impl {
     row.created_ms = NowMs();
     row.labels = labels;
     row.binary = binary;
-    ARCA_ASSIGN_OR_RETURN(row.sealed, SealValue(s.row, row, plaintext.view()));
+    ARCA_RETURN_IF_ERROR(SealValue(s.row, s.meta, row, plaintext.view(), gate, &txn));
 
     ARCA_RETURN_IF_ERROR(MoveLabels(txn, versions, labels, version_id));
     ARCA_RETURN_IF_ERROR(txn.InsertVersion(row));
@@ -517,11 +628,14 @@ class SecretsService::Impl {
         }
         continue;
       }
-      ARCA_ASSIGN_OR_RETURN(SecretBytes plaintext, OpenValue(primary.row, v));
+      // The service copies values for itself: the caller was authorized for the change that
+      // brought the replica along.
+      access::Gate& self = access::AllowAll::Instance();
+      ARCA_ASSIGN_OR_RETURN(SecretBytes plaintext, OpenValue(primary.row, v, self, &txn));
       VersionRow copy = v;
       copy.secret_id = replica.row.id;
       copy.last_accessed_ms.reset();
-      ARCA_ASSIGN_OR_RETURN(copy.sealed, SealValue(replica.row, copy, plaintext.view()));
+      ARCA_RETURN_IF_ERROR(SealValue(replica.row, replica.meta, copy, plaintext.view(), self, &txn));
       ARCA_RETURN_IF_ERROR(txn.InsertVersion(copy));
     }
     return OkStatus();
@@ -669,7 +783,7 @@ class SecretsService::Impl {
   Result<SecretValueOutput> ReadValue(const Loaded& s, const std::vector<VersionRow>& versions,
                                       const std::optional<std::string>& version_id,
                                       const std::optional<std::string>& version_stage,
-                                      const VersionRow** read_version) {
+                                      const VersionRow** read_version, access::Gate& gate) {
     if (s.deleted()) return MarkedForDeletion();
     const VersionRow* version = nullptr;
     if (version_id) {
@@ -694,7 +808,7 @@ class SecretsService::Impl {
                      "Secrets Manager can't find the specified secret value for staging label: " + stage);
       }
     }
-    ARCA_ASSIGN_OR_RETURN(SecretBytes plaintext, OpenValue(s.row, *version));
+    ARCA_ASSIGN_OR_RETURN(SecretBytes plaintext, OpenValue(s.row, *version, gate, nullptr));
     SecretValueOutput out;
     out.arn = s.row.arn;
     out.name = s.row.name;
@@ -857,7 +971,7 @@ Result<CreateSecretOutput> SecretsService::CreateSecret(const Context& ctx, Crea
     if (in.client_request_token && has_value) {
       ARCA_ASSIGN_OR_RETURN(auto v, txn->GetVersion(existing->id, *in.client_request_token));
       if (v) {
-        ARCA_ASSIGN_OR_RETURN(bool same, impl_->HoldsValue(*existing, *v, in.value));
+        ARCA_ASSIGN_OR_RETURN(bool same, impl_->HoldsValue(*existing, *v, in.value, *ctx.gate, txn.get()));
         if (same) {
           ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(existing->meta));
           return CreateSecretOutput{existing->arn, existing->name, v->version_id,
@@ -876,7 +990,7 @@ Result<CreateSecretOutput> SecretsService::CreateSecret(const Context& ctx, Crea
   s.row.arn = arn;
   s.row.created_ms = impl_->NowMs();
   s.meta.description = in.description;
-  s.meta.kms_key_id = in.kms_key_id;
+  if (in.kms_key_id && !in.kms_key_id->empty()) s.meta.kms_key_id = in.kms_key_id;
   s.meta.type = in.type;
   if (in.tags) s.meta.tags = *in.tags;
   s.meta.last_changed_ms = s.row.created_ms;
@@ -888,7 +1002,7 @@ Result<CreateSecretOutput> SecretsService::CreateSecret(const Context& ctx, Crea
   out.name = s.row.name;
   if (has_value) {
     ARCA_ASSIGN_OR_RETURN(auto added,
-                          impl_->AddVersion(*txn, s, in.client_request_token, in.value, std::nullopt));
+                          impl_->AddVersion(*txn, s, in.client_request_token, in.value, std::nullopt, *ctx.gate));
     out.version_id = added.version_id;
   }
   if (!in.add_replica_regions.empty()) {
@@ -915,7 +1029,8 @@ Result<SecretValueOutput> SecretsService::GetSecretValue(const Context& ctx,
     ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("secretsmanager:GetSecretValue", snap->resource));
   }
   const VersionRow* version = nullptr;
-  auto out = impl_->ReadValue(snap->secret, snap->versions, in.version_id, in.version_stage, &version);
+  auto out = impl_->ReadValue(snap->secret, snap->versions, in.version_id, in.version_stage, &version,
+                              *ctx.gate);
   if (out.ok()) impl_->TouchAccessed(snap->secret.row, snap->secret.meta, *version);
   return out;
 }
@@ -930,7 +1045,7 @@ Result<PutSecretValueOutput> SecretsService::PutSecretValue(const Context& ctx,
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
   ARCA_ASSIGN_OR_RETURN(Loaded s, impl_->ResolveWritable(*txn, ctx, in.secret_id, "secretsmanager:PutSecretValue"));
   ARCA_ASSIGN_OR_RETURN(auto added, impl_->AddVersion(*txn, s, in.client_request_token, in.value,
-                                                      in.version_stages));
+                                                      in.version_stages, *ctx.gate));
   if (added.created) {
     ARCA_RETURN_IF_ERROR(impl_->SaveAndSync(*txn, s));
     ARCA_RETURN_IF_ERROR(txn->Commit());
@@ -951,7 +1066,13 @@ Result<UpdateSecretOutput> SecretsService::UpdateSecret(const Context& ctx, Upda
     changed = true;
   }
   if (in.kms_key_id) {
-    s.meta.kms_key_id = in.kms_key_id;
+    // "" names the AWS managed key, the same as no key.
+    std::optional<std::string> key;
+    if (!in.kms_key_id->empty()) key = in.kms_key_id;
+    if (key != s.meta.kms_key_id) {
+      s.meta.kms_key_id = key;
+      ARCA_RETURN_IF_ERROR(impl_->ReencryptLabelled(*txn, s, *ctx.gate));
+    }
     changed = true;
   }
   if (in.type) {
@@ -960,7 +1081,7 @@ Result<UpdateSecretOutput> SecretsService::UpdateSecret(const Context& ctx, Upda
   }
   if (in.value.string || in.value.binary) {
     ARCA_ASSIGN_OR_RETURN(auto added, impl_->AddVersion(*txn, s, in.client_request_token, in.value,
-                                                        std::nullopt));
+                                                        std::nullopt, *ctx.gate));
     out.version_id = added.version_id;
     changed = changed || added.created;
   }
@@ -1118,7 +1239,8 @@ Result<ListSecretVersionIdsOutput> SecretsService::ListSecretVersionIds(
     e.version_stages = shown[i].labels;
     if (shown[i].last_accessed_ms) e.last_accessed_date = FromUnixMillis(*shown[i].last_accessed_ms);
     e.created_date = FromUnixMillis(shown[i].created_ms);
-    e.kms_key_ids.push_back(s.meta.kms_key_id.value_or("DefaultEncryptionKey"));
+    e.kms_key_ids.push_back(shown[i].kms_key_arn.empty() ? std::string("DefaultEncryptionKey")
+                                                         : shown[i].kms_key_arn);
     out.versions.push_back(std::move(e));
   }
   if (end < shown.size()) out.next_token = EncodeToken(end);
@@ -1160,7 +1282,7 @@ Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
       }
       ARCA_ASSIGN_OR_RETURN(auto versions, txn->ListVersions(s.row.id));
       const VersionRow* version = nullptr;
-      auto value = impl_->ReadValue(s, versions, std::nullopt, std::nullopt, &version);
+      auto value = impl_->ReadValue(s, versions, std::nullopt, std::nullopt, &version, *ctx.gate);
       if (value.ok()) {
         out.secret_values.push_back(std::move(value).value());
         touched.emplace_back(std::move(s), *version);
@@ -1170,6 +1292,7 @@ Result<BatchGetSecretValueOutput> SecretsService::BatchGetSecretValue(
           case Code::kNotFound: out.errors.back().error_code = "ResourceNotFoundException"; break;
           case Code::kInvalidRequest: out.errors.back().error_code = "InvalidRequestException"; break;
           case Code::kDecryptionFailure: out.errors.back().error_code = "DecryptionFailure"; break;
+          case Code::kAccessDenied: out.errors.back().error_code = "AccessDeniedException"; break;
           default: out.errors.back().error_code = "InternalServiceError"; break;
         }
       }
@@ -1404,7 +1527,6 @@ Result<ValidateResourcePolicyOutput> SecretsService::ValidateResourcePolicy(
 
 namespace {
 
-constexpr std::string_view kPending = "AWSPENDING";
 constexpr std::int64_t kMaxBackoffMs = 3'600'000;
 constexpr std::size_t kMaxErrorChars = 1024;
 

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "crypto/keyring.h"
+#include "kms/service.h"
 #include "secrets/types.h"
 #include "store/store.h"
 
@@ -50,6 +51,11 @@ struct ServiceOptions {
   // The policy engine's check of resource policies (Put/ValidateResourcePolicy); nullptr only in
   // tests of other rules.
   const access::PolicyValidator* policy_validator = nullptr;
+  // Customer managed keys: a secret whose KmsKeyId names a key other than the AWS managed
+  // aws/secretsmanager has each version's data key generated and wrapped by that KMS key (encryption
+  // context SecretARN + SecretVersionId, as Secrets Manager uses). The default key, and every key
+  // when this is nullptr (tests of other rules), is the master keyring's envelope.
+  kms::KmsService* kms = nullptr;
 };
 
 class SecretsService {

@@ -12,10 +12,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "audit/event.h"
 #include "audit/log.h"
@@ -31,6 +33,8 @@
 #include "iam/directory.h"
 #include "iam/sessions.h"
 #include "iam/sts.h"
+#include "kms/service.h"
+#include "params/service.h"
 #include "rotation/engine.h"
 #include "rotation/exec_rotator.h"
 #include "rotation/rotator.h"
@@ -93,12 +97,17 @@ Status PublishRootKey(const Config& config, const iam::NewAccessKey& key) {
   return OkStatus();
 }
 
-// Calls SecretsService::PurgeExpired() now and every `interval` until Stop().
+// Runs the background jobs (each returns how many things it did: secrets and parameters purged,
+// KMS keys deleted or rotated) now and every `interval` until Stop().
 // Thread-safety: Stop() may be called from any thread; the destructor joins.
 class PurgeLoop {
  public:
-  PurgeLoop(secrets::SecretsService& service, std::chrono::seconds interval)
-      : service_(service), interval_(interval), thread_([this] { Loop(); }) {}
+  struct Job {
+    std::string what;  // "purged deleted secrets"
+    std::function<Result<int>()> run;
+  };
+  PurgeLoop(std::vector<Job> jobs, std::chrono::seconds interval)
+      : jobs_(std::move(jobs)), interval_(interval), thread_([this] { Loop(); }) {}
   PurgeLoop(const PurgeLoop&) = delete;
   PurgeLoop& operator=(const PurgeLoop&) = delete;
   ~PurgeLoop() {
@@ -119,28 +128,28 @@ class PurgeLoop {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       lock.unlock();
-      PurgeOnce();
+      for (const Job& job : jobs_) RunOnce(job);
       lock.lock();
       cv_.wait_for(lock, interval_, [this] { return stopping_; });
     }
   }
 
-  void PurgeOnce() {
+  static void RunOnce(const Job& job) {
     try {
-      auto purged = service_.PurgeExpired();
-      if (!purged.ok()) {
-        log::Error("purge of deleted secrets failed", {{"error", purged.error().ToLogString()}});
-      } else if (*purged > 0) {
-        log::Info("purged deleted secrets", {{"count", *purged}});
+      auto done = job.run();
+      if (!done.ok()) {
+        log::Error("background job failed", {{"job", job.what}, {"error", done.error().ToLogString()}});
+      } else if (*done > 0) {
+        log::Info(job.what, {{"count", *done}});
       } else {
-        log::Debug("purged deleted secrets", {{"count", 0}});
+        log::Debug(job.what, {{"count", 0}});
       }
     } catch (const std::exception& e) {
-      log::Error("purge of deleted secrets failed", {{"error", e.what()}});
+      log::Error("background job failed", {{"job", job.what}, {"error", e.what()}});
     }
   }
 
-  secrets::SecretsService& service_;
+  const std::vector<Job> jobs_;
   const std::chrono::seconds interval_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -433,12 +442,22 @@ int RunServer(Config config) {
   }
 
   iam::EngineValidator policy_validator;
+  kms::ServiceOptions kms_options;
+  kms_options.account_id = config.account_id;
+  kms_options.policy_validator = &policy_validator;
+  kms::KmsService kms_service(**store, **keyring, clock, kms_options);
   secrets::ServiceOptions service_options;
   service_options.account_id = config.account_id;
   service_options.policy_validator = &policy_validator;
+  service_options.kms = &kms_service;
   secrets::SecretsService secrets_service(**store, **keyring, clock, service_options);
+  params::ServiceOptions params_options;
+  params_options.account_id = config.account_id;
+  params::ParamsService params_service(**store, kms_service, &secrets_service, clock, params_options);
   frontends::Services services;
   services.secrets = &secrets_service;
+  services.kms = &kms_service;
+  services.params = &params_service;
   services.access_keys = &access_keys;
   services.clock = &clock;
   services.sessions = &sessions;
@@ -566,7 +585,11 @@ int RunServer(Config config) {
       });
 
   {
-    PurgeLoop purge(secrets_service, std::chrono::seconds(config.purge_interval_seconds));
+    PurgeLoop purge({{"purged deleted secrets", [&] { return secrets_service.PurgeExpired(); }},
+                     {"deleted expired parameters", [&] { return params_service.PurgeExpired(); }},
+                     {"deleted KMS keys past their deletion date", [&] { return kms_service.PurgeDeletedKeys(); }},
+                     {"rotated KMS keys", [&] { return kms_service.RotateDueKeys(); }}},
+                    std::chrono::seconds(config.purge_interval_seconds));
     rotation_engine.Start();
     SignalWatcher signals(stop_signals, **server);
     (*server)->Run();

@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "crypto/keyring.h"
+#include "kms/service.h"
 #include "secrets/service.h"
 #include "server/app.h"
 #include "server/rekey.h"
@@ -34,6 +35,9 @@ Status CollectWork(store::Store& store, std::uint32_t target, std::vector<Versio
   for (const auto& secret : secrets) {
     ARCA_ASSIGN_OR_RETURN(auto rows, txn->ListVersions(secret.id));
     for (const auto& v : rows) {
+      // A version sealed under a KMS key holds a KMS blob, not a master-key envelope: kms/ rewraps
+      // the KMS key's materials instead.
+      if (!v.kms_key_arn.empty()) continue;
       if (v.sealed.key_version != target) versions->push_back({v.secret_id, v.version_id});
     }
   }
@@ -53,7 +57,10 @@ Status RewrapVersions(store::Store& store, const crypto::Keyring& keyring,
     ARCA_ASSIGN_OR_RETURN(auto secret, txn->GetSecretById(ref.secret_id));
     if (!secret.has_value()) continue;  // purged meanwhile
     ARCA_ASSIGN_OR_RETURN(auto version, txn->GetVersion(ref.secret_id, ref.version_id));
-    if (!version.has_value() || version->sealed.key_version == keyring.current_version()) continue;
+    if (!version.has_value() || !version->kms_key_arn.empty() ||
+        version->sealed.key_version == keyring.current_version()) {
+      continue;
+    }
     auto rewrapped = keyring.Rewrap(version->sealed, secrets::ValueAad(*secret, *version));
     if (!rewrapped.ok()) {
       ++counts->failed;
@@ -131,6 +138,9 @@ Result<RekeyCounts> RewrapAll(store::Store& store, const crypto::Keyring& keyrin
   ARCA_RETURN_IF_ERROR(InBatches(access_keys, batch_size, [&](const std::vector<std::string>& batch) {
     return RewrapAccessKeys(store, keyring, batch, &counts);
   }));
+  kms::KmsService kms(store, keyring, SystemClock::Instance(), kms::ServiceOptions{});
+  ARCA_ASSIGN_OR_RETURN(int materials, kms.RewrapMaterials());
+  counts.kms_materials = materials;
   return counts;
 }
 
@@ -188,17 +198,20 @@ int RunRekey(Config config) {
     if (!rewrapped.ok()) return Fail("re-wrapping failed (run rekey again to finish)", rewrapped.error());
     counts.versions += rewrapped->versions;
     counts.access_keys += rewrapped->access_keys;
+    counts.kms_materials += rewrapped->kms_materials;
     counts.failed += rewrapped->failed;
-    if (rewrapped->failed > 0 || rewrapped->versions + rewrapped->access_keys == 0) break;
+    if (rewrapped->failed > 0 || rewrapped->versions + rewrapped->access_keys + rewrapped->kms_materials == 0) break;
     if (pass == 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 
   log::Info("rekey finished", {{"version", version},
                                {"secret_versions", counts.versions},
                                {"access_keys", counts.access_keys},
+                               {"kms_materials", counts.kms_materials},
                                {"failed", counts.failed}});
   std::cout << "master key version " << version << " added to " << config.master_key_file << "; re-wrapped "
-            << counts.versions << " secret version(s) and " << counts.access_keys << " access key(s)";
+            << counts.versions << " secret version(s) and " << counts.access_keys << " access key(s) and " << counts.kms_materials
+            << " KMS key material version(s)";
   if (counts.failed > 0) std::cout << "; " << counts.failed << " row(s) could not be re-wrapped (see log)";
   std::cout << "\n";
   return counts.failed > 0 ? kExitFailure : kExitOk;

@@ -457,7 +457,8 @@ class ArcaServer:
         return dict(req.headers.items()), body
 
     def raw(self, target="secretsmanager.ListSecrets", body=b"{}", sign=True, region=DEFAULT_REGION,
-            credentials=None, when=None, headers=None, method="POST", path="/", timeout=30):
+            credentials=None, when=None, headers=None, method="POST", path="/", timeout=30,
+            service="secretsmanager"):
         """Sends one request on a fresh connection; returns RawResponse."""
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
@@ -465,7 +466,7 @@ class ArcaServer:
             body = body.encode()
         if sign:
             h, body = self.signed_request(target, body, region=region, credentials=credentials,
-                                          when=when, headers=headers, path=path)
+                                          when=when, headers=headers, path=path, service=service)
         else:
             h = {"Content-Type": JSON_CONTENT_TYPE}
             if target is not None:
@@ -480,12 +481,15 @@ class ArcaServer:
         finally:
             conn.close()
 
-    def call(self, operation, params, region=DEFAULT_REGION, credentials=None):
+    def call(self, operation, params, region=DEFAULT_REGION, credentials=None, prefix="secretsmanager",
+             service="secretsmanager"):
         """A signed JSON 1.1 call; returns the parsed body or raises botocore's ClientError.
 
         Used where the installed botocore lacks an operation (Debian's 1.29 has no
-        BatchGetSecretValue), so the same assertions work either way."""
-        r = self.raw(f"secretsmanager.{operation}", params, region=region, credentials=credentials)
+        BatchGetSecretValue, nor KMS's RotateKeyOnDemand), so the same assertions work either way.
+        `prefix` is the X-Amz-Target prefix ("TrentService" for KMS), `service` the signing name."""
+        r = self.raw(f"{prefix}.{operation}", params, region=region, credentials=credentials,
+                     service=service)
         if r.status == 200:
             return r.json
         raise botocore.exceptions.ClientError(
@@ -590,7 +594,9 @@ class ArcaTestCase(unittest.TestCase):
             members = model.operation_model(operation).input_shape.members
             if all(k in members for k in params):
                 return getattr(c, botocore.xform_name(operation))(**params)
-        return self.server.call(operation, params, region=c.meta.region_name)
+        prefix = {"kms": "TrentService", "ssm": "AmazonSSM"}.get(model.signing_name, "secretsmanager")
+        return self.server.call(operation, params, region=c.meta.region_name, prefix=prefix,
+                                service=model.signing_name)
 
     def assertRawError(self, resp, code, statuses=(400,)):
         self.assertIn(resp.status, statuses, resp)

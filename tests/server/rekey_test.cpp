@@ -158,6 +158,43 @@ TEST_F(RekeyTest, AnUnreadableRowIsCountedAndTheRestContinues) {
   EXPECT_EQ(counts->failed, 1);
 }
 
+// A version whose data key is wrapped by a KMS key holds a KMS blob, not a master-key envelope:
+// rekey leaves it alone (kms/ rewraps the KMS key materials instead).
+TEST_F(RekeyTest, SkipsVersionsSealedUnderAKmsKey) {
+  ASSERT_NO_FATAL_FAILURE(Populate());
+  store::VersionRow kms_version;
+  {
+    auto txn = store_->Begin(store::TxnMode::kWrite);
+    ASSERT_TRUE(txn.ok());
+    auto b = (*txn)->GetSecretByName("eu-west-2", "b");
+    ASSERT_TRUE(b.ok() && b->has_value());
+    kms_version.secret_id = (*b)->id;
+    kms_version.version_id = "kms-version";
+    kms_version.created_ms = 1;
+    kms_version.kms_key_arn = "arn:aws:kms:eu-west-2:000000000000:key/k";
+    kms_version.sealed.key_version = 0;
+    kms_version.sealed.wrapped_key = "a KMS ciphertext blob";
+    kms_version.sealed.ciphertext = "sealed value";
+    ASSERT_TRUE((*txn)->InsertVersion(kms_version).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  auto both = MustKeyring(KeyLine(1, 'a') + KeyLine(2, 'b'));
+  auto counts = RewrapAll(*store_, *both);
+  ASSERT_TRUE(counts.ok()) << counts.error().ToLogString();
+  EXPECT_EQ(counts->versions, 3);
+  EXPECT_EQ(counts->access_keys, 1);
+  EXPECT_EQ(counts->failed, 0);
+
+  auto txn = store_->Begin(store::TxnMode::kRead);
+  ASSERT_TRUE(txn.ok());
+  auto after = (*txn)->GetVersion(kms_version.secret_id, kms_version.version_id);
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->kms_key_arn, kms_version.kms_key_arn);
+  EXPECT_EQ((*after)->sealed.key_version, 0u);
+  EXPECT_EQ((*after)->sealed.wrapped_key, kms_version.sealed.wrapped_key);
+  EXPECT_EQ((*after)->sealed.ciphertext, kms_version.sealed.ciphertext);
+}
+
 TEST_F(RekeyTest, CheckMasterKeyBindsTheDataToTheKey) {
   ASSERT_TRUE(CheckMasterKey(*store_, *v1_).ok());  // first start: stores the check value
   ASSERT_TRUE(CheckMasterKey(*store_, *v1_).ok());  // later starts: verifies it
