@@ -175,6 +175,12 @@ class ConfigTest(unittest.TestCase):
         west = srv.client(region="eu-west-2")
         wname = unique("rekey-west")
         west.create_secret(Name=wname, SecretBinary=b"\x00west")
+        # KMS key material is sealed by the master key too: rekey re-wraps it.
+        kms = srv.client(service="kms")
+        key = kms.create_key(Description="rekey")["KeyMetadata"]["KeyId"]
+        cmk_name = unique("rekey-cmk")
+        c.create_secret(Name=cmk_name, SecretString="under a cmk", KmsKeyId=key)
+        blob = kms.encrypt(KeyId=key, Plaintext=b"kms blob")["CiphertextBlob"]
 
         rc, out, err = run_arca("server", "rekey", "--data-dir", srv.data_dir, timeout=60)
         self.assertEqual(rc, 0, out + err)
@@ -221,6 +227,8 @@ class ConfigTest(unittest.TestCase):
             self.assertEqual(c.get_secret_value(SecretId=name)["SecretString"], want)
         self.assertEqual(srv.client(region="eu-west-2").get_secret_value(SecretId=wname)
                          ["SecretBinary"], b"\x00west")
+        self.assertEqual(c.get_secret_value(SecretId=cmk_name)["SecretString"], "under a cmk")
+        self.assertEqual(srv.client(service="kms").decrypt(CiphertextBlob=blob)["Plaintext"], b"kms blob")
 
     def test_running_server_wraps_new_values_with_the_new_version_after_rekey(self):
         # After `rekey` finishes, "every data key is wrapped with the new version" should stay true:
