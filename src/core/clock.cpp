@@ -98,48 +98,104 @@ bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
   return true;
 }
 
-}  // namespace
-
-bool ParseIso8601(std::string_view s, TimePoint* out) {
+// The fields of an ISO 8601 date-time, as written.
+struct DateTime {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, &d)) {
+  std::chrono::milliseconds frac{0};
+};
+
+// "YYYY-MM-DD" at the start of `s`.
+bool ParseDate(std::string_view s, DateTime* dt) {
+  return Digits(s, 0, 4, &dt->y) && s.size() >= 10 && s[4] == '-' && Digits(s, 5, 2, &dt->mo) &&
+         s[7] == '-' && Digits(s, 8, 2, &dt->d);
+}
+
+// "HH:MM:SS" and an optional fraction ".f" (at least one digit; at most `max_fraction_digits`, 0 for
+// no limit; milliseconds kept) at *pos, which moves past them.
+bool ParseTime(std::string_view s, std::size_t* pos, std::size_t max_fraction_digits, DateTime* dt) {
+  std::size_t p = *pos;
+  if (!Digits(s, p, 2, &dt->h) || s.size() < p + 8 || s[p + 2] != ':' || !Digits(s, p + 3, 2, &dt->mi) ||
+      s[p + 5] != ':' || !Digits(s, p + 6, 2, &dt->sec)) {
     return false;
   }
-  std::size_t pos = 10;
-  std::chrono::milliseconds frac{0};
-  if (pos < s.size()) {
-    if ((s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') || !Digits(s, pos + 1, 2, &h) ||
-        s.size() < pos + 9 || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, &mi) ||
-        s[pos + 6] != ':' || !Digits(s, pos + 7, 2, &sec)) {
-      return false;
+  p += 8;
+  if (p < s.size() && s[p] == '.') {
+    ++p;
+    int ms = 0, scale = 100;
+    std::size_t count = 0;
+    while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+      if (count < 3) ms += (s[p] - '0') * scale;
+      scale /= 10;
+      ++count;
+      ++p;
     }
-    pos += 9;
-    if (pos < s.size() && s[pos] == '.') {
-      ++pos;
-      int ms = 0, scale = 100, count = 0;
-      while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-        if (count < 3) ms += (s[pos] - '0') * scale;
-        scale /= 10;
-        ++count;
-        ++pos;
-      }
-      if (count == 0) return false;
-      frac = std::chrono::milliseconds(ms);
-    }
-    std::string_view zone = s.substr(pos);
-    if (!(zone.empty() || zone == "Z" || zone == "z" || zone == "+00:00")) return false;
+    if (count == 0 || (max_fraction_digits != 0 && count > max_fraction_digits)) return false;
+    dt->frac = std::chrono::milliseconds(ms);
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
-  const std::chrono::year_month_day ymd{std::chrono::year(y),
-                                        std::chrono::month(static_cast<unsigned>(mo)),
-                                        std::chrono::day(static_cast<unsigned>(d))};
+  *pos = p;
+  return true;
+}
+
+// The instant `dt` names at UTC offset `offset` (local = UTC + offset); false for fields out of
+// range or a day the month does not have.
+bool ToTimePoint(const DateTime& dt, std::chrono::seconds offset, TimePoint* out) {
+  if (dt.mo < 1 || dt.mo > 12 || dt.d < 1 || dt.d > 31 || dt.h > 23 || dt.mi > 59 || dt.sec > 60) {
+    return false;
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year(dt.y),
+                                        std::chrono::month(static_cast<unsigned>(dt.mo)),
+                                        std::chrono::day(static_cast<unsigned>(dt.d))};
   if (!ymd.ok()) return false;
   const std::chrono::sys_days days(ymd);
   *out = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
-      days.time_since_epoch() + std::chrono::hours(h) + std::chrono::minutes(mi) +
-      std::chrono::seconds(sec) + frac));
+      days.time_since_epoch() + std::chrono::hours(dt.h) + std::chrono::minutes(dt.mi) +
+      std::chrono::seconds(dt.sec) + dt.frac - offset));
   return true;
+}
+
+}  // namespace
+
+bool ParseIso8601(std::string_view s, TimePoint* out) {
+  DateTime dt;
+  if (!ParseDate(s, &dt)) return false;
+  std::size_t pos = 10;
+  if (pos < s.size()) {
+    if (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') return false;
+    ++pos;
+    if (!ParseTime(s, &pos, /*max_fraction_digits=*/0, &dt)) return false;
+    std::string_view zone = s.substr(pos);
+    if (!(zone.empty() || zone == "Z" || zone == "z" || zone == "+00:00")) return false;
+  }
+  return ToTimePoint(dt, std::chrono::seconds(0), out);
+}
+
+bool ParseIso8601WithOffset(std::string_view s, TimePoint* out) {
+  DateTime dt;
+  if (!ParseDate(s, &dt) || s.size() < 11 || s[10] != 'T') return false;
+  std::size_t pos = 11;
+  if (!ParseTime(s, &pos, /*max_fraction_digits=*/9, &dt)) return false;
+  std::chrono::seconds offset(0);
+  if (pos < s.size() && s[pos] == 'Z') {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    const int sign = s[pos] == '-' ? -1 : 1;
+    int oh = 0, om = 0, os = 0;
+    if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !Digits(s, pos + 4, 2, &om)) {
+      return false;
+    }
+    pos += 6;
+    if (pos < s.size() && s[pos] == ':') {
+      if (!Digits(s, pos + 1, 2, &os)) return false;
+      pos += 3;
+    }
+    if (oh > 18 || om > 59 || os > 59) return false;
+    offset = std::chrono::seconds(sign * (oh * 3600 + om * 60 + os));
+  } else {
+    return false;
+  }
+  if (pos != s.size()) return false;
+  return ToTimePoint(dt, offset, out);
 }
 
 }  // namespace arca

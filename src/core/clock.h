@@ -53,5 +53,9 @@ std::string FormatIso8601(TimePoint t, bool with_millis = false);
 // "2026-11-25T10:00:00Z", with optional fraction ".123" and "+00:00"/"Z"; also a bare date
 // "2026-11-25" (midnight UTC). false on anything else.
 bool ParseIso8601(std::string_view s, TimePoint* out);
+// Java's ISO_OFFSET_DATE_TIME / ISO_INSTANT, as AWS APIs take them: "2030-11-01T22:13:48.87+10:30",
+// "2030-12-02T21:34:33.000Z". The "T", the zone ("Z" or +/-hh:mm[:ss]) and the time are required;
+// a fraction has 1 to 9 digits (milliseconds kept). false on anything else.
+bool ParseIso8601WithOffset(std::string_view s, TimePoint* out);
 
 }  // namespace arca

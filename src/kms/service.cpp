@@ -104,6 +104,15 @@ Error Internal(std::string detail) {
   return Error(Code::kInternal, "An internal error occurred.", std::move(detail))
       .WithWireType("KMSInternalException");
 }
+Error AliasExists(const std::string& alias_arn) {
+  return Error(Code::kAlreadyExists, "An alias with the name " + alias_arn + " already exists")
+      .WithWireType("AlreadyExistsException");
+}
+// What a request with DryRun set answers once every check has passed.
+Error DryRunSucceeded() {
+  return Error(Code::kPreconditionNotMet, "The request would have succeeded, but the DryRun option is set.")
+      .WithWireType("DryRunOperationException");
+}
 
 // "1 validation error detected: Value 'V' at 'member' failed to satisfy constraint: Member must ..."
 Error ModelViolation(std::string_view member, std::optional<std::string_view> value,
@@ -140,6 +149,14 @@ Status CheckRange(std::string_view member, const std::optional<std::int64_t>& v,
   if (*v > hi) {
     return ModelViolation(member, std::to_string(*v),
                           "have value less than or equal to " + std::to_string(hi));
+  }
+  return OkStatus();
+}
+
+Status CheckCiphertextLength(const std::string& blob) {
+  if (blob.empty()) return ModelViolation("ciphertextBlob", std::nullopt, "have length greater than or equal to 1");
+  if (blob.size() > kMaxCiphertext) {
+    return ModelViolation("ciphertextBlob", std::nullopt, "have length less than or equal to 6144");
   }
   return OkStatus();
 }
@@ -346,6 +363,26 @@ std::string ManagedKeyPolicy(const ManagedKeyKind& kind, const std::string& part
          "}";
 }
 
+// aws:RequestTag/<key> and aws:TagKeys for the tags a request sets.
+void SetRequestTagKeys(access::ContextKeys& keys, const std::vector<Tag>& tags) {
+  std::vector<std::string> names;
+  for (const Tag& t : tags) {
+    keys.Set("aws:RequestTag/" + t.key, t.value);
+    names.push_back(t.key);
+  }
+  if (!names.empty()) keys.Set("aws:TagKeys", std::move(names));
+}
+
+Result<std::size_t> DataKeySize(const GenerateDataKeyInput& in) {
+  ARCA_RETURN_IF_ERROR(CheckRange("numberOfBytes", in.number_of_bytes, 1, 1024));
+  ARCA_RETURN_IF_ERROR(CheckEnum("keySpec", in.key_spec, {"AES_256", "AES_128"}));
+  if (in.number_of_bytes.has_value() == in.key_spec.has_value()) {
+    return Validation("Please specify either number of bytes or key spec.");
+  }
+  if (in.key_spec) return std::size_t{*in.key_spec == "AES_128" ? 16u : 32u};
+  return static_cast<std::size_t>(*in.number_of_bytes);
+}
+
 // What a key reference (KeyId, TargetKeyId, ...) names.
 struct KeyRef {
   enum class Kind { kKeyId, kKeyArn, kAliasName, kAliasArn };
@@ -438,21 +475,22 @@ class KmsService::Impl {
       if (!alias) return AliasNotFound(AliasArn(ctx.region, ref.alias_name));
       key_id = alias->target_key_id;
     }
-    auto key = FindById(txn, key_id);
-    if (!key.ok()) {
-      if (key.error().code() == Code::kNotFound) return KeyDoesNotExist(KeyArn(ctx.region, key_id));
-      return key;
-    }
-    if (key->row.region != ctx.region) return KeyDoesNotExist(KeyArn(ctx.region, key_id));
+    ARCA_ASSIGN_OR_RETURN(Key key, FindById(txn, ctx.region, key_id));
+    if (key.row.region != ctx.region) return KeyDoesNotExist(KeyArn(ctx.region, key_id));
     return key;
   }
 
-  Result<Key> FindById(Transaction& txn, const std::string& key_id) const {
+  // The key with this id, any region; a missing one is named by its ARN in `region`.
+  Result<Key> FindById(Transaction& txn, const std::string& region, const std::string& key_id) const {
     ARCA_ASSIGN_OR_RETURN(auto row, txn.GetKmsKey(key_id));
-    if (!row) return NotFound("Key '" + key_id + "' does not exist");  // callers name the ARN
-    auto meta = KeyMeta::FromJson(row->meta);
-    if (!meta.ok()) return Internal(meta.error().detail() + " (" + row->arn + ")");
-    return Key{std::move(*row), std::move(meta).value(), {}};
+    if (!row) return KeyDoesNotExist(KeyArn(region, key_id));
+    return KeyOfRow(std::move(*row));
+  }
+
+  static Result<Key> KeyOfRow(KmsKeyRow row) {
+    auto meta = KeyMeta::FromJson(row.meta);
+    if (!meta.ok()) return Internal(meta.error().detail() + " (" + row.arn + ")");
+    return Key{std::move(row), std::move(meta).value(), {}};
   }
 
   // The key of a key ARN made by this service (the ...For calls).
@@ -461,12 +499,9 @@ class KmsService::Impl {
     if (!arn || arn->service != "kms" || arn->resource.rfind("key/", 0) != 0) {
       return InvalidKeyId(key_arn);
     }
-    auto row = txn.GetKmsKey(arn->resource.substr(4));
-    if (!row.ok()) return std::move(row).error();
-    if (!row->has_value() || (*row)->arn != key_arn) return KeyDoesNotExist(key_arn);
-    auto meta = KeyMeta::FromJson((*row)->meta);
-    if (!meta.ok()) return Internal(meta.error().detail() + " (" + key_arn + ")");
-    return Key{std::move(**row), std::move(meta).value(), {}};
+    ARCA_ASSIGN_OR_RETURN(auto row, txn.GetKmsKey(arn->resource.substr(4)));
+    if (!row || row->arn != key_arn) return KeyDoesNotExist(key_arn);
+    return KeyOfRow(std::move(*row));
   }
 
   // What the gate is told about a key: its ARN, key policy and resource keys.
@@ -529,19 +564,18 @@ class KmsService::Impl {
   // is NotFoundException only for a caller the gate would have let act on the ARN it names.
   Result<Key> Resolve(Transaction& txn, const Context& ctx, const KeyRef& ref, std::string_view action,
                       const access::ContextKeys* action_keys = nullptr) const {
-    auto found = Find(txn, ctx, ref);
-    if (!found.ok()) {
-      if (found.error().code() == Code::kNotFound) {
-        access::Resource missing;
-        missing.arn = ref.arn;
-        ARCA_RETURN_IF_ERROR(ctx.gate->Authorize(action, missing, action_keys));
-      }
-      return found;
-    }
-    ARCA_ASSIGN_OR_RETURN(found->aliases, AliasesOf(txn, *found));
-    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize(action, ResourceOf(*found), action_keys));
-    ARCA_RETURN_IF_ERROR(DirectUseOfManagedKey(ctx, *found, action));
-    return found;
+    ARCA_ASSIGN_OR_RETURN(Key k, FindOrDeny(txn, ctx, ref, action, action_keys));
+    ARCA_RETURN_IF_ERROR(AuthorizeDirect(txn, ctx, k, action, action_keys));
+    return k;
+  }
+
+  // Asks the gate for `action` on a key a client's call names (its aliases loaded for
+  // kms:ResourceAliases); AWS managed keys allow such calls only to read metadata.
+  Status AuthorizeDirect(Transaction& txn, const Context& ctx, Key& k, std::string_view action,
+                         const access::ContextKeys* action_keys) const {
+    ARCA_ASSIGN_OR_RETURN(k.aliases, AliasesOf(txn, k));
+    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize(action, ResourceOf(k), action_keys));
+    return DirectUseOfManagedKey(ctx, k, action);
   }
 
   // The check of a ...For call: the action on a customer managed key, with kms:ViaService and the
@@ -583,15 +617,52 @@ class KmsService::Impl {
     return txn.UpdateKmsKey(k.row);
   }
 
+  // ---- aliases ----
+
+  // CreateAlias and UpdateAlias: the alias name checked, the target key reference parsed.
+  Result<KeyRef> ParseAliasTarget(const Context& ctx, const AliasInput& in) const {
+    ARCA_RETURN_IF_ERROR(ValidateAliasName(in.alias_name));
+    ARCA_RETURN_IF_ERROR(CheckKeyIdLength("targetKeyId", in.target_key_id));
+    if (in.target_key_id.rfind(kAliasPrefix, 0) == 0 ||
+        (in.target_key_id.rfind("arn:", 0) == 0 && in.target_key_id.find(":alias/") != std::string::npos)) {
+      return Validation("Aliases must refer to keys. Not aliases");
+    }
+    return ParseRef(ctx, in.target_key_id, /*allow_alias=*/false, "targetKeyId");
+  }
+
+  // Asks the gate for `action` on the alias itself; its ARN in ctx's region.
+  Result<std::string> AuthorizeAlias(const Context& ctx, const std::string& alias_name,
+                                     std::string_view action) const {
+    access::Resource alias;
+    alias.arn = AliasArn(ctx.region, alias_name);
+    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize(action, alias));
+    return alias.arn;
+  }
+
+  // Asks the gate for `action` on the key an alias points to now, when that key still exists (in
+  // any state): changing an alias needs the permission on the key it leaves too.
+  Status AuthorizeCurrentTarget(Transaction& txn, const Context& ctx, const KmsAliasRow& alias,
+                                std::string_view action) const {
+    KeyRef ref;
+    ref.key_id = alias.target_key_id;
+    ref.arn = KeyArn(ctx.region, alias.target_key_id);
+    auto key = Find(txn, ctx, ref);
+    if (!key.ok()) return OkStatus();
+    ARCA_ASSIGN_OR_RETURN(key->aliases, AliasesOf(txn, *key));
+    return ctx.gate->Authorize(action, ResourceOf(*key));
+  }
+
   // ---- AWS managed keys ----
 
-  // When `ref` names one of the AWS managed aliases this server provides, makes sure its key
-  // exists in ctx's region (created on first use, in its own transaction).
-  Status PrepareRef(const Context& ctx, const KeyRef& ref) {
-    if (!ref.is_alias()) return OkStatus();
-    const ManagedKeyKind* kind = ManagedKind(ref.alias_name);
-    if (kind == nullptr) return OkStatus();
-    return EnsureManagedKey(ctx.region, *kind);
+  // Parses a key reference that may be an alias; when it names one of the AWS managed aliases this
+  // server provides, makes sure its key exists in ctx's region (created on first use, in its own
+  // transaction).
+  Result<KeyRef> ParseAndPrepareRef(const Context& ctx, const std::string& key_ref,
+                                    std::string_view member = "keyId") {
+    ARCA_ASSIGN_OR_RETURN(KeyRef ref, ParseRef(ctx, key_ref, /*allow_alias=*/true, member));
+    const ManagedKeyKind* kind = ref.is_alias() ? ManagedKind(ref.alias_name) : nullptr;
+    if (kind != nullptr) ARCA_RETURN_IF_ERROR(EnsureManagedKey(ctx.region, *kind));
+    return ref;
   }
 
   Status EnsureManagedKey(const std::string& region, const ManagedKeyKind& kind) {
@@ -705,12 +776,8 @@ class KmsService::Impl {
     if (blob.header.region != ctx.region) {
       return InvalidCiphertext("the blob was made in region " + blob.header.region);
     }
-    auto key = FindById(txn, blob.header.key_id);
-    if (!key.ok()) {
-      if (key.error().code() == Code::kNotFound) return KeyDoesNotExist(KeyArn(ctx.region, blob.header.key_id));
-      return key;
-    }
-    if (key->row.region != ctx.region) return InvalidCiphertext("the blob's key is in another region");
+    ARCA_ASSIGN_OR_RETURN(Key key, FindById(txn, ctx.region, blob.header.key_id));
+    if (key.row.region != ctx.region) return InvalidCiphertext("the blob's key is in another region");
     return key;
   }
 
@@ -730,6 +797,38 @@ class KmsService::Impl {
     m.key_manager = k.meta.aws_managed ? "AWS" : "CUSTOMER";
     m.current_key_material_id = MaterialId(k.row.key_id, k.meta.current_version);
     return m;
+  }
+
+  // ---- operations that share their body ----
+
+  // GenerateDataKey (`with_plaintext`) and GenerateDataKeyWithoutPlaintext.
+  Result<GenerateDataKeyOutput> GenerateDataKey(const Context& ctx, const GenerateDataKeyInput& in,
+                                                std::string_view action, bool with_plaintext) {
+    ARCA_ASSIGN_OR_RETURN(std::size_t size, DataKeySize(in));
+    ARCA_ASSIGN_OR_RETURN(KeyRef ref, ParseAndPrepareRef(ctx, in.key_id));
+    const access::ContextKeys keys = CryptoKeys(ctx, in.encryption_context, "", &ref);
+    return InTxn(TxnMode::kRead, [&](Transaction& txn) -> Result<GenerateDataKeyOutput> {
+      ARCA_ASSIGN_OR_RETURN(Key k, Resolve(txn, ctx, ref, action, &keys));
+      ARCA_RETURN_IF_ERROR(RequireEnabled(k));
+      if (in.dry_run) return DryRunSucceeded();
+      SecretBytes data_key = crypto::RandomSecret(size);
+      GenerateDataKeyOutput out;
+      ARCA_ASSIGN_OR_RETURN(out.ciphertext_blob, SealBlob(txn, k, data_key.view(), in.encryption_context));
+      if (with_plaintext) out.plaintext = std::move(data_key);
+      out.key_id = k.row.arn;
+      out.key_material_id = MaterialId(k.row.key_id, k.meta.current_version);
+      return out;
+    });
+  }
+
+  // EnableKey and DisableKey.
+  Status SetKeyState(const Context& ctx, const std::string& key_id, std::string_view action,
+                     std::string_view state) {
+    return OnKey(ctx, key_id, action, TxnMode::kWrite, [&](Transaction& txn, Key& k) -> Status {
+      ARCA_RETURN_IF_ERROR(RequireNotPendingDeletion(k));
+      k.meta.state = std::string(state);
+      return Save(txn, k);
+    });
   }
 
   // Runs `fn` in a transaction; commits write transactions when `fn` succeeds.
@@ -961,12 +1060,7 @@ Result<KeyMetadata> KmsService::CreateKey(const Context& ctx, const CreateKeyInp
   keys.Set("kms:MultiRegion", std::string("false"));
   keys.Set("kms:BypassPolicyLockoutSafetyCheck",
            std::string(in.bypass_policy_lockout_safety_check ? "true" : "false"));
-  std::vector<std::string> tag_keys;
-  for (const Tag& t : in.tags) {
-    keys.Set("aws:RequestTag/" + t.key, t.value);
-    tag_keys.push_back(t.key);
-  }
-  if (!tag_keys.empty()) keys.Set("aws:TagKeys", std::move(tag_keys));
+  SetRequestTagKeys(keys, in.tags);
   ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("kms:CreateKey", access::Resource{}, &keys));
 
   KeyMeta meta;
@@ -980,8 +1074,7 @@ Result<KeyMetadata> KmsService::CreateKey(const Context& ctx, const CreateKeyInp
 }
 
 Result<KeyMetadata> KmsService::DescribeKey(const Context& ctx, const KeyIdInput& in) {
-  ARCA_ASSIGN_OR_RETURN(KeyRef ref, impl_->ParseRef(ctx, in.key_id, /*allow_alias=*/true));
-  ARCA_RETURN_IF_ERROR(impl_->PrepareRef(ctx, ref));
+  ARCA_ASSIGN_OR_RETURN(KeyRef ref, impl_->ParseAndPrepareRef(ctx, in.key_id));
   return impl_->InTxn(TxnMode::kRead, [&](Transaction& txn) -> Result<KeyMetadata> {
     ARCA_ASSIGN_OR_RETURN(Key k, impl_->Resolve(txn, ctx, ref, "kms:DescribeKey"));
     return impl_->MetadataOf(k);
@@ -1015,23 +1108,11 @@ Status KmsService::UpdateKeyDescription(const Context& ctx, const UpdateKeyDescr
 // ---- aliases ----
 
 Status KmsService::CreateAlias(const Context& ctx, const AliasInput& in) {
-  ARCA_RETURN_IF_ERROR(ValidateAliasName(in.alias_name));
-  ARCA_RETURN_IF_ERROR(CheckKeyIdLength("targetKeyId", in.target_key_id));
-  if (in.target_key_id.rfind(kAliasPrefix, 0) == 0 ||
-      (in.target_key_id.rfind("arn:", 0) == 0 && in.target_key_id.find(":alias/") != std::string::npos)) {
-    return Validation("Aliases must refer to keys. Not aliases");
-  }
-  ARCA_ASSIGN_OR_RETURN(KeyRef target, impl_->ParseRef(ctx, in.target_key_id, false, "targetKeyId"));
-  const std::string alias_arn = impl_->AliasArn(ctx.region, in.alias_name);
-  access::Resource alias_resource;
-  alias_resource.arn = alias_arn;
-  ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("kms:CreateAlias", alias_resource));
+  ARCA_ASSIGN_OR_RETURN(KeyRef target, impl_->ParseAliasTarget(ctx, in));
+  ARCA_ASSIGN_OR_RETURN(const std::string alias_arn, impl_->AuthorizeAlias(ctx, in.alias_name, "kms:CreateAlias"));
   return impl_->InTxn(TxnMode::kWrite, [&](Transaction& txn) -> Status {
     ARCA_ASSIGN_OR_RETURN(auto existing, txn.GetKmsAlias(ctx.region, in.alias_name));
-    if (existing) {
-      return Error(Code::kAlreadyExists, "An alias with the name " + alias_arn + " already exists")
-          .WithWireType("AlreadyExistsException");
-    }
+    if (existing) return AliasExists(alias_arn);
     ARCA_ASSIGN_OR_RETURN(Key k, impl_->Resolve(txn, ctx, target, "kms:CreateAlias"));
     ARCA_RETURN_IF_ERROR(Impl::RequireNotPendingDeletion(k));
     KmsAliasRow row;
@@ -1040,38 +1121,18 @@ Status KmsService::CreateAlias(const Context& ctx, const AliasInput& in) {
     row.target_key_id = k.row.key_id;
     row.created_ms = row.updated_ms = impl_->NowMs();
     Status inserted = txn.InsertKmsAlias(row);
-    if (!inserted.ok() && inserted.error().code() == Code::kAlreadyExists) {
-      return Error(Code::kAlreadyExists, "An alias with the name " + alias_arn + " already exists")
-          .WithWireType("AlreadyExistsException");
-    }
+    if (!inserted.ok() && inserted.error().code() == Code::kAlreadyExists) return AliasExists(alias_arn);
     return inserted;
   });
 }
 
 Status KmsService::UpdateAlias(const Context& ctx, const AliasInput& in) {
-  ARCA_RETURN_IF_ERROR(ValidateAliasName(in.alias_name));
-  ARCA_RETURN_IF_ERROR(CheckKeyIdLength("targetKeyId", in.target_key_id));
-  if (in.target_key_id.rfind(kAliasPrefix, 0) == 0 ||
-      (in.target_key_id.rfind("arn:", 0) == 0 && in.target_key_id.find(":alias/") != std::string::npos)) {
-    return Validation("Aliases must refer to keys. Not aliases");
-  }
-  ARCA_ASSIGN_OR_RETURN(KeyRef target, impl_->ParseRef(ctx, in.target_key_id, false, "targetKeyId"));
-  const std::string alias_arn = impl_->AliasArn(ctx.region, in.alias_name);
-  access::Resource alias_resource;
-  alias_resource.arn = alias_arn;
-  ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("kms:UpdateAlias", alias_resource));
+  ARCA_ASSIGN_OR_RETURN(KeyRef target, impl_->ParseAliasTarget(ctx, in));
+  ARCA_ASSIGN_OR_RETURN(const std::string alias_arn, impl_->AuthorizeAlias(ctx, in.alias_name, "kms:UpdateAlias"));
   return impl_->InTxn(TxnMode::kWrite, [&](Transaction& txn) -> Status {
     ARCA_ASSIGN_OR_RETURN(auto alias, txn.GetKmsAlias(ctx.region, in.alias_name));
     if (!alias) return AliasNotFound(alias_arn);
-    // The key the alias leaves: kms:UpdateAlias on it too (it may be gone or in any state).
-    KeyRef old_ref;
-    old_ref.key_id = alias->target_key_id;
-    old_ref.arn = impl_->KeyArn(ctx.region, alias->target_key_id);
-    auto old_key = impl_->Find(txn, ctx, old_ref);
-    if (old_key.ok()) {
-      ARCA_ASSIGN_OR_RETURN(old_key->aliases, impl_->AliasesOf(txn, *old_key));
-      ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("kms:UpdateAlias", impl_->ResourceOf(*old_key)));
-    }
+    ARCA_RETURN_IF_ERROR(impl_->AuthorizeCurrentTarget(txn, ctx, *alias, "kms:UpdateAlias"));
     ARCA_ASSIGN_OR_RETURN(Key k, impl_->Resolve(txn, ctx, target, "kms:UpdateAlias"));
     ARCA_RETURN_IF_ERROR(Impl::RequireNotPendingDeletion(k));
     alias->target_key_id = k.row.key_id;
@@ -1082,21 +1143,11 @@ Status KmsService::UpdateAlias(const Context& ctx, const AliasInput& in) {
 
 Status KmsService::DeleteAlias(const Context& ctx, const DeleteAliasInput& in) {
   ARCA_RETURN_IF_ERROR(ValidateAliasName(in.alias_name));
-  const std::string alias_arn = impl_->AliasArn(ctx.region, in.alias_name);
-  access::Resource alias_resource;
-  alias_resource.arn = alias_arn;
-  ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("kms:DeleteAlias", alias_resource));
+  ARCA_ASSIGN_OR_RETURN(const std::string alias_arn, impl_->AuthorizeAlias(ctx, in.alias_name, "kms:DeleteAlias"));
   return impl_->InTxn(TxnMode::kWrite, [&](Transaction& txn) -> Status {
     ARCA_ASSIGN_OR_RETURN(auto alias, txn.GetKmsAlias(ctx.region, in.alias_name));
     if (!alias) return AliasNotFound(alias_arn);
-    KeyRef key_ref;
-    key_ref.key_id = alias->target_key_id;
-    key_ref.arn = impl_->KeyArn(ctx.region, alias->target_key_id);
-    auto key = impl_->Find(txn, ctx, key_ref);
-    if (key.ok()) {
-      ARCA_ASSIGN_OR_RETURN(key->aliases, impl_->AliasesOf(txn, *key));
-      ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("kms:DeleteAlias", impl_->ResourceOf(*key)));
-    }
+    ARCA_RETURN_IF_ERROR(impl_->AuthorizeCurrentTarget(txn, ctx, *alias, "kms:DeleteAlias"));
     return txn.DeleteKmsAlias(ctx.region, in.alias_name);
   });
 }
@@ -1144,19 +1195,11 @@ Result<ListAliasesOutput> KmsService::ListAliases(const Context& ctx, const List
 // ---- key state ----
 
 Status KmsService::EnableKey(const Context& ctx, const KeyIdInput& in) {
-  return impl_->OnKey(ctx, in.key_id, "kms:EnableKey", TxnMode::kWrite, [&](Transaction& txn, Key& k) -> Status {
-    ARCA_RETURN_IF_ERROR(Impl::RequireNotPendingDeletion(k));
-    k.meta.state = std::string(kStateEnabled);
-    return impl_->Save(txn, k);
-  });
+  return impl_->SetKeyState(ctx, in.key_id, "kms:EnableKey", kStateEnabled);
 }
 
 Status KmsService::DisableKey(const Context& ctx, const KeyIdInput& in) {
-  return impl_->OnKey(ctx, in.key_id, "kms:DisableKey", TxnMode::kWrite, [&](Transaction& txn, Key& k) -> Status {
-    ARCA_RETURN_IF_ERROR(Impl::RequireNotPendingDeletion(k));
-    k.meta.state = std::string(kStateDisabled);
-    return impl_->Save(txn, k);
-  });
+  return impl_->SetKeyState(ctx, in.key_id, "kms:DisableKey", kStateDisabled);
 }
 
 Result<ScheduleKeyDeletionOutput> KmsService::ScheduleKeyDeletion(const Context& ctx,
@@ -1283,17 +1326,13 @@ Result<EncryptOutput> KmsService::Encrypt(const Context& ctx, const EncryptInput
     return ModelViolation("plaintext", std::nullopt, "have length less than or equal to 4096");
   }
   ARCA_RETURN_IF_ERROR(CheckEnum("encryptionAlgorithm", in.encryption_algorithm, kEncryptionAlgorithms));
-  ARCA_ASSIGN_OR_RETURN(KeyRef ref, impl_->ParseRef(ctx, in.key_id, /*allow_alias=*/true));
-  ARCA_RETURN_IF_ERROR(impl_->PrepareRef(ctx, ref));
+  ARCA_ASSIGN_OR_RETURN(KeyRef ref, impl_->ParseAndPrepareRef(ctx, in.key_id));
   const access::ContextKeys keys = impl_->CryptoKeys(ctx, in.encryption_context, "", &ref);
   return impl_->InTxn(TxnMode::kRead, [&](Transaction& txn) -> Result<EncryptOutput> {
     ARCA_ASSIGN_OR_RETURN(Key k, impl_->Resolve(txn, ctx, ref, "kms:Encrypt", &keys));
     ARCA_RETURN_IF_ERROR(Impl::RequireEnabled(k));
     ARCA_RETURN_IF_ERROR(CheckAlgorithm("encryptionAlgorithm", in.encryption_algorithm));
-    if (in.dry_run) {
-      return Error(Code::kPreconditionNotMet, "The request would have succeeded, but the DryRun option is set.")
-          .WithWireType("DryRunOperationException");
-    }
+    if (in.dry_run) return DryRunSucceeded();
     EncryptOutput out;
     ARCA_ASSIGN_OR_RETURN(out.ciphertext_blob, impl_->SealBlob(txn, k, in.plaintext.view(), in.encryption_context));
     out.key_id = k.row.arn;
@@ -1302,18 +1341,11 @@ Result<EncryptOutput> KmsService::Encrypt(const Context& ctx, const EncryptInput
 }
 
 Result<DecryptOutput> KmsService::Decrypt(const Context& ctx, const DecryptInput& in) {
-  if (in.ciphertext_blob.empty()) {
-    return ModelViolation("ciphertextBlob", std::nullopt, "have length greater than or equal to 1");
-  }
-  if (in.ciphertext_blob.size() > kMaxCiphertext) {
-    return ModelViolation("ciphertextBlob", std::nullopt, "have length less than or equal to 6144");
-  }
+  ARCA_RETURN_IF_ERROR(CheckCiphertextLength(in.ciphertext_blob));
   ARCA_RETURN_IF_ERROR(CheckEnum("encryptionAlgorithm", in.encryption_algorithm, kEncryptionAlgorithms));
   std::optional<KeyRef> named;
   if (in.key_id) {
-    ARCA_ASSIGN_OR_RETURN(KeyRef ref, impl_->ParseRef(ctx, *in.key_id, /*allow_alias=*/true));
-    ARCA_RETURN_IF_ERROR(impl_->PrepareRef(ctx, ref));
-    named = std::move(ref);
+    ARCA_ASSIGN_OR_RETURN(named, impl_->ParseAndPrepareRef(ctx, *in.key_id));
   }
   ARCA_ASSIGN_OR_RETURN(ParsedBlob parsed, ParseBlob(in.ciphertext_blob));
   const access::ContextKeys keys = impl_->CryptoKeys(ctx, in.encryption_context, "", named ? &*named : nullptr);
@@ -1323,16 +1355,11 @@ Result<DecryptOutput> KmsService::Decrypt(const Context& ctx, const DecryptInput
       if (want.row.key_id != parsed.header.key_id) return IncorrectKey();
     }
     ARCA_ASSIGN_OR_RETURN(Key k, impl_->KeyOfBlob(txn, ctx, parsed));
-    ARCA_ASSIGN_OR_RETURN(k.aliases, impl_->AliasesOf(txn, k));
-    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("kms:Decrypt", impl_->ResourceOf(k), &keys));
-    ARCA_RETURN_IF_ERROR(Impl::DirectUseOfManagedKey(ctx, k, "kms:Decrypt"));
+    ARCA_RETURN_IF_ERROR(impl_->AuthorizeDirect(txn, ctx, k, "kms:Decrypt", &keys));
     ARCA_RETURN_IF_ERROR(Impl::RequireEnabled(k));
     ARCA_RETURN_IF_ERROR(CheckAlgorithm("encryptionAlgorithm", in.encryption_algorithm));
     ARCA_ASSIGN_OR_RETURN(SecretBytes plaintext, impl_->OpenBlob(txn, k, parsed, in.encryption_context));
-    if (in.dry_run) {
-      return Error(Code::kPreconditionNotMet, "The request would have succeeded, but the DryRun option is set.")
-          .WithWireType("DryRunOperationException");
-    }
+    if (in.dry_run) return DryRunSucceeded();
     DecryptOutput out;
     out.key_id = k.row.arn;
     out.plaintext = std::move(plaintext);
@@ -1342,23 +1369,15 @@ Result<DecryptOutput> KmsService::Decrypt(const Context& ctx, const DecryptInput
 }
 
 Result<ReEncryptOutput> KmsService::ReEncrypt(const Context& ctx, const ReEncryptInput& in) {
-  if (in.ciphertext_blob.empty()) {
-    return ModelViolation("ciphertextBlob", std::nullopt, "have length greater than or equal to 1");
-  }
-  if (in.ciphertext_blob.size() > kMaxCiphertext) {
-    return ModelViolation("ciphertextBlob", std::nullopt, "have length less than or equal to 6144");
-  }
+  ARCA_RETURN_IF_ERROR(CheckCiphertextLength(in.ciphertext_blob));
   ARCA_RETURN_IF_ERROR(CheckEnum("sourceEncryptionAlgorithm", in.source_encryption_algorithm, kEncryptionAlgorithms));
   ARCA_RETURN_IF_ERROR(
       CheckEnum("destinationEncryptionAlgorithm", in.destination_encryption_algorithm, kEncryptionAlgorithms));
   std::optional<KeyRef> named_source;
   if (in.source_key_id) {
-    ARCA_ASSIGN_OR_RETURN(KeyRef ref, impl_->ParseRef(ctx, *in.source_key_id, true, "sourceKeyId"));
-    ARCA_RETURN_IF_ERROR(impl_->PrepareRef(ctx, ref));
-    named_source = std::move(ref);
+    ARCA_ASSIGN_OR_RETURN(named_source, impl_->ParseAndPrepareRef(ctx, *in.source_key_id, "sourceKeyId"));
   }
-  ARCA_ASSIGN_OR_RETURN(KeyRef dest_ref, impl_->ParseRef(ctx, in.destination_key_id, true, "destinationKeyId"));
-  ARCA_RETURN_IF_ERROR(impl_->PrepareRef(ctx, dest_ref));
+  ARCA_ASSIGN_OR_RETURN(KeyRef dest_ref, impl_->ParseAndPrepareRef(ctx, in.destination_key_id, "destinationKeyId"));
   ARCA_ASSIGN_OR_RETURN(ParsedBlob parsed, ParseBlob(in.ciphertext_blob));
   access::ContextKeys source_keys =
       impl_->CryptoKeys(ctx, in.source_encryption_context, "", named_source ? &*named_source : nullptr);
@@ -1373,9 +1392,7 @@ Result<ReEncryptOutput> KmsService::ReEncrypt(const Context& ctx, const ReEncryp
     const std::string same = dest_found.ok() && source.row.key_id == dest_found->row.key_id ? "true" : "false";
     source_keys.Set("kms:ReEncryptOnSameKey", same);
     dest_keys.Set("kms:ReEncryptOnSameKey", same);
-    ARCA_ASSIGN_OR_RETURN(source.aliases, impl_->AliasesOf(txn, source));
-    ARCA_RETURN_IF_ERROR(ctx.gate->Authorize("kms:ReEncryptFrom", impl_->ResourceOf(source), &source_keys));
-    ARCA_RETURN_IF_ERROR(Impl::DirectUseOfManagedKey(ctx, source, "kms:ReEncryptFrom"));
+    ARCA_RETURN_IF_ERROR(impl_->AuthorizeDirect(txn, ctx, source, "kms:ReEncryptFrom", &source_keys));
     ARCA_RETURN_IF_ERROR(Impl::RequireEnabled(source));
     ARCA_RETURN_IF_ERROR(CheckAlgorithm("sourceEncryptionAlgorithm", in.source_encryption_algorithm));
     ARCA_ASSIGN_OR_RETURN(Key dest, impl_->Resolve(txn, ctx, dest_ref, "kms:ReEncryptTo", &dest_keys));
@@ -1383,10 +1400,7 @@ Result<ReEncryptOutput> KmsService::ReEncrypt(const Context& ctx, const ReEncryp
     ARCA_RETURN_IF_ERROR(CheckAlgorithm("destinationEncryptionAlgorithm", in.destination_encryption_algorithm));
     ARCA_ASSIGN_OR_RETURN(SecretBytes plaintext,
                           impl_->OpenBlob(txn, source, parsed, in.source_encryption_context));
-    if (in.dry_run) {
-      return Error(Code::kPreconditionNotMet, "The request would have succeeded, but the DryRun option is set.")
-          .WithWireType("DryRunOperationException");
-    }
+    if (in.dry_run) return DryRunSucceeded();
     ReEncryptOutput out;
     ARCA_ASSIGN_OR_RETURN(out.ciphertext_blob,
                           impl_->SealBlob(txn, dest, plaintext.view(), in.destination_encryption_context));
@@ -1398,61 +1412,14 @@ Result<ReEncryptOutput> KmsService::ReEncrypt(const Context& ctx, const ReEncryp
   });
 }
 
-namespace {
-
-Result<std::size_t> DataKeySize(const GenerateDataKeyInput& in) {
-  ARCA_RETURN_IF_ERROR(CheckRange("numberOfBytes", in.number_of_bytes, 1, 1024));
-  ARCA_RETURN_IF_ERROR(CheckEnum("keySpec", in.key_spec, {"AES_256", "AES_128"}));
-  if (in.number_of_bytes.has_value() == in.key_spec.has_value()) {
-    return Validation("Please specify either number of bytes or key spec.");
-  }
-  if (in.key_spec) return std::size_t{*in.key_spec == "AES_128" ? 16u : 32u};
-  return static_cast<std::size_t>(*in.number_of_bytes);
-}
-
-}  // namespace
 
 Result<GenerateDataKeyOutput> KmsService::GenerateDataKey(const Context& ctx, const GenerateDataKeyInput& in) {
-  ARCA_ASSIGN_OR_RETURN(std::size_t size, DataKeySize(in));
-  ARCA_ASSIGN_OR_RETURN(KeyRef ref, impl_->ParseRef(ctx, in.key_id, /*allow_alias=*/true));
-  ARCA_RETURN_IF_ERROR(impl_->PrepareRef(ctx, ref));
-  const access::ContextKeys keys = impl_->CryptoKeys(ctx, in.encryption_context, "", &ref);
-  return impl_->InTxn(TxnMode::kRead, [&](Transaction& txn) -> Result<GenerateDataKeyOutput> {
-    ARCA_ASSIGN_OR_RETURN(Key k, impl_->Resolve(txn, ctx, ref, "kms:GenerateDataKey", &keys));
-    ARCA_RETURN_IF_ERROR(Impl::RequireEnabled(k));
-    if (in.dry_run) {
-      return Error(Code::kPreconditionNotMet, "The request would have succeeded, but the DryRun option is set.")
-          .WithWireType("DryRunOperationException");
-    }
-    GenerateDataKeyOutput out;
-    out.plaintext = crypto::RandomSecret(size);
-    ARCA_ASSIGN_OR_RETURN(out.ciphertext_blob, impl_->SealBlob(txn, k, out.plaintext.view(), in.encryption_context));
-    out.key_id = k.row.arn;
-    out.key_material_id = MaterialId(k.row.key_id, k.meta.current_version);
-    return out;
-  });
+  return impl_->GenerateDataKey(ctx, in, "kms:GenerateDataKey", /*with_plaintext=*/true);
 }
 
 Result<GenerateDataKeyOutput> KmsService::GenerateDataKeyWithoutPlaintext(const Context& ctx,
                                                                           const GenerateDataKeyInput& in) {
-  ARCA_ASSIGN_OR_RETURN(std::size_t size, DataKeySize(in));
-  ARCA_ASSIGN_OR_RETURN(KeyRef ref, impl_->ParseRef(ctx, in.key_id, /*allow_alias=*/true));
-  ARCA_RETURN_IF_ERROR(impl_->PrepareRef(ctx, ref));
-  const access::ContextKeys keys = impl_->CryptoKeys(ctx, in.encryption_context, "", &ref);
-  return impl_->InTxn(TxnMode::kRead, [&](Transaction& txn) -> Result<GenerateDataKeyOutput> {
-    ARCA_ASSIGN_OR_RETURN(Key k, impl_->Resolve(txn, ctx, ref, "kms:GenerateDataKeyWithoutPlaintext", &keys));
-    ARCA_RETURN_IF_ERROR(Impl::RequireEnabled(k));
-    if (in.dry_run) {
-      return Error(Code::kPreconditionNotMet, "The request would have succeeded, but the DryRun option is set.")
-          .WithWireType("DryRunOperationException");
-    }
-    SecretBytes data_key = crypto::RandomSecret(size);
-    GenerateDataKeyOutput out;
-    ARCA_ASSIGN_OR_RETURN(out.ciphertext_blob, impl_->SealBlob(txn, k, data_key.view(), in.encryption_context));
-    out.key_id = k.row.arn;
-    out.key_material_id = MaterialId(k.row.key_id, k.meta.current_version);
-    return out;
-  });
+  return impl_->GenerateDataKey(ctx, in, "kms:GenerateDataKeyWithoutPlaintext", /*with_plaintext=*/false);
 }
 
 Result<SecretBytes> KmsService::GenerateRandom(const Context& ctx, const GenerateRandomInput& in) {
@@ -1471,12 +1438,7 @@ Result<SecretBytes> KmsService::GenerateRandom(const Context& ctx, const Generat
 Status KmsService::TagResource(const Context& ctx, const TagResourceInput& in) {
   ARCA_RETURN_IF_ERROR(ValidateTags(in.tags));
   access::ContextKeys keys;
-  std::vector<std::string> names;
-  for (const Tag& t : in.tags) {
-    keys.Set("aws:RequestTag/" + t.key, t.value);
-    names.push_back(t.key);
-  }
-  if (!names.empty()) keys.Set("aws:TagKeys", std::move(names));
+  SetRequestTagKeys(keys, in.tags);
   ARCA_ASSIGN_OR_RETURN(KeyRef ref, impl_->ParseRef(ctx, in.key_id, /*allow_alias=*/false));
   return impl_->InTxn(TxnMode::kWrite, [&](Transaction& txn) -> Status {
     ARCA_ASSIGN_OR_RETURN(Key k, impl_->Resolve(txn, ctx, ref, "kms:TagResource", &keys));

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "core/clock.h"
 #include "core/json.h"
 
 namespace arca::params {
@@ -16,27 +17,6 @@ constexpr std::size_t kMaxPolicies = 10;
 
 Error InvalidAttribute(std::string message) {
   return Error(Code::kInvalidParameter, std::move(message)).WithWireType("InvalidPolicyAttributeException");
-}
-
-bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
 // A positive whole number given as a string ("15") or a JSON number.
@@ -87,52 +67,9 @@ Status CheckNotification(const bj::object& attrs, std::string_view type, std::st
 }  // namespace
 
 bool ParsePolicyTimestamp(std::string_view s, std::int64_t* unix_ms) {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!Digits(s, 0, 4, &year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &month) ||
-      s[7] != '-' || !Digits(s, 8, 2, &day) || s[10] != 'T' || !Digits(s, 11, 2, &hour) ||
-      s[13] != ':' || !Digits(s, 14, 2, &minute) || s[16] != ':' || !Digits(s, 17, 2, &second)) {
-    return false;
-  }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
-    return false;
-  }
-  std::size_t pos = 19;
-  std::int64_t millis = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    std::size_t digits = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 3) millis = millis * 10 + (s[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0 || digits > 9) return false;
-    for (std::size_t i = digits; i < 3; ++i) millis *= 10;
-  }
-  std::int64_t offset_seconds = 0;
-  if (pos < s.size() && s[pos] == 'Z') {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    const int sign = s[pos] == '-' ? -1 : 1;
-    int oh = 0, om = 0, os = 0;
-    if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, &om)) {
-      return false;
-    }
-    pos += 6;
-    if (pos < s.size() && s[pos] == ':') {
-      if (!Digits(s, pos + 1, 2, &os)) return false;
-      pos += 3;
-    }
-    if (oh > 18 || om > 59 || os > 59) return false;
-    offset_seconds = sign * (oh * 3600 + om * 60 + os);
-  } else {
-    return false;
-  }
-  if (pos != s.size()) return false;
-  const std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
-  *unix_ms = seconds * 1000 + millis;
+  TimePoint t;
+  if (!ParseIso8601WithOffset(s, &t)) return false;
+  *unix_ms = ToUnixMillis(t);
   return true;
 }
 

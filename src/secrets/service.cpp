@@ -328,14 +328,24 @@ class SecretsService::Impl {
     return Error(failure, std::string(message), e.ToLogString());
   }
 
+  static constexpr std::string_view kCannotDecrypt =
+      "Secrets Manager can't decrypt the protected secret text using the provided KMS key.";
+
+  // A version's ciphertext that did not open: the cause goes to the log, the client gets
+  // DecryptionFailure.
+  static Error ValueNotOpened(const SecretRow& row, const VersionRow& v, const Error& cause) {
+    log::Error("secret value could not be decrypted",
+               {{"arn", row.arn}, {"version_id", v.version_id}, {"error", cause.ToLogString()}});
+    return Error(Code::kDecryptionFailure, std::string(kCannotDecrypt));
+  }
+
   // `gate` is asked for the KMS action when the version is under a customer managed key; `txn`
   // is the caller's open transaction, if any.
   Result<SecretBytes> OpenValue(const SecretRow& row, const VersionRow& v, access::Gate& gate,
                                 Transaction* txn) const {
     if (!v.kms_key_arn.empty()) {
       if (opts_.kms == nullptr) {
-        return Error(Code::kDecryptionFailure,
-                     "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+        return Error(Code::kDecryptionFailure, std::string(kCannotDecrypt),
                      "the version is under a KMS key and no KMS service is configured");
       }
       auto data_key = opts_.kms->DecryptFor(KmsContext(row, gate), v.sealed.wrapped_key,
@@ -348,21 +358,11 @@ class SecretsService::Impl {
                           "KMS key. Check that the KMS key is available, enabled, and not in an invalid state.");
       }
       auto value = crypto::AeadOpen(*data_key, v.sealed.ciphertext, ValueAad(row, v));
-      if (!value.ok()) {
-        log::Error("secret value could not be decrypted",
-                   {{"arn", row.arn}, {"version_id", v.version_id}, {"error", value.error().ToLogString()}});
-        return Error(Code::kDecryptionFailure,
-                     "Secrets Manager can't decrypt the protected secret text using the provided KMS key.");
-      }
+      if (!value.ok()) return ValueNotOpened(row, v, value.error());
       return std::move(value).value();
     }
     auto value = keyring_.Open(v.sealed, ValueAad(row, v));
-    if (!value.ok()) {
-      log::Error("secret value could not be decrypted",
-                 {{"arn", row.arn}, {"version_id", v.version_id}, {"error", value.error().ToLogString()}});
-      return Error(Code::kDecryptionFailure,
-                   "Secrets Manager can't decrypt the protected secret text using the provided KMS key.");
-    }
+    if (!value.ok()) return ValueNotOpened(row, v, value.error());
     return std::move(value).value();
   }
 

@@ -82,6 +82,26 @@ TEST(ClockTest, Iso8601Parsing) {
   EXPECT_FALSE(ParseIso8601("yesterday", &t));
 }
 
+TEST(ClockTest, Iso8601WithOffsetParsing) {
+  TimePoint t;
+  ASSERT_TRUE(ParseIso8601WithOffset("2030-12-02T21:34:33.000Z", &t));
+  EXPECT_EQ(FormatIso8601(t), "2030-12-02T21:34:33Z");
+  ASSERT_TRUE(ParseIso8601WithOffset("2030-12-03T08:04:33.5+10:30", &t));
+  EXPECT_EQ(FormatIso8601(t, true), "2030-12-02T21:34:33.500Z");
+  ASSERT_TRUE(ParseIso8601WithOffset("2030-12-02T20:34:03-01:00:30", &t));  // offset with seconds
+  EXPECT_EQ(FormatIso8601(t), "2030-12-02T21:34:33Z");
+  ASSERT_TRUE(ParseIso8601WithOffset("2030-12-02T21:34:33.123456789Z", &t));
+  EXPECT_EQ(FormatIso8601(t, true), "2030-12-02T21:34:33.123Z");
+  EXPECT_FALSE(ParseIso8601WithOffset("2030-12-02T21:34:33.1234567891Z", &t));  // over 9 digits
+  EXPECT_FALSE(ParseIso8601WithOffset("2030-12-02T21:34:33", &t));             // no zone
+  EXPECT_FALSE(ParseIso8601WithOffset("2030-12-02 21:34:33Z", &t));
+  EXPECT_FALSE(ParseIso8601WithOffset("2030-12-02", &t));
+  EXPECT_FALSE(ParseIso8601WithOffset("2030-02-30T21:34:33Z", &t));
+  EXPECT_FALSE(ParseIso8601WithOffset("2030-12-02T21:34:33+19:00", &t));
+  EXPECT_FALSE(ParseIso8601WithOffset("2030-12-02T21:34:33+01", &t));
+  EXPECT_FALSE(ParseIso8601WithOffset("2030-12-02T21:34:33Zz", &t));
+}
+
 TEST(IdsTest, RequestUuidsAreWellFormedAndDistinct) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {

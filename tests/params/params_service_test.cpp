@@ -231,6 +231,7 @@ TEST(ParamsPoliciesTest, Timestamps) {
   EXPECT_FALSE(ParsePolicyTimestamp("2030-12-02 21:34:33Z", &ms));
   EXPECT_FALSE(ParsePolicyTimestamp("2030-12-02T21:34:33", &ms));
   EXPECT_FALSE(ParsePolicyTimestamp("soon", &ms));
+  EXPECT_FALSE(ParsePolicyTimestamp("2030-02-30T21:34:33Z", &ms));  // no 30 February
 }
 
 // ---- PutParameter / GetParameter ------------------------------------------------------------------

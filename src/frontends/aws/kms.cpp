@@ -2,16 +2,15 @@
 
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
-#include <cctype>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "core/json.h"
 #include "core/secret_bytes.h"
 #include "crypto/hash.h"
+#include "frontends/aws/json_decode.h"
 #include "frontends/aws/json_writer.h"
 
 namespace arca::frontends::aws {
@@ -25,40 +24,7 @@ using kms::KmsService;
 // ---- decoding -----------------------------------------------------------------------------------
 
 // KMS answers a missing required member with the model validation message.
-Error Missing(std::string_view member) {
-  std::string name(member);
-  if (!name.empty()) name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[0])));
-  return Error(Code::kValidation, "1 validation error detected: Value null at '" + name +
-                                      "' failed to satisfy constraint: Member must not be null")
-      .WithWireType("ValidationException");
-}
-
-Error BadType(std::string_view member, std::string_view want) {
-  return Error(Code::kSerialization,
-               "Unexpected value type for " + std::string(member) + ": expected " + std::string(want) + ".");
-}
-
-Result<std::string> RequiredString(const bj::object& o, std::string_view key) {
-  ARCA_ASSIGN_OR_RETURN(std::optional<std::string> v, json::GetString(o, key));
-  if (!v.has_value()) return Missing(key);
-  return std::move(*v);
-}
-
-Result<std::vector<std::string>> StringList(const bj::object& o, std::string_view key) {
-  ARCA_ASSIGN_OR_RETURN(const bj::array* a, json::GetArray(o, key));
-  std::vector<std::string> out;
-  if (a == nullptr) return out;
-  for (const bj::value& v : *a) {
-    if (!v.is_string()) return BadType(key, "a list of strings");
-    out.emplace_back(v.get_string());
-  }
-  return out;
-}
-
-Result<bool> OptFlag(const bj::object& o, std::string_view key) {
-  ARCA_ASSIGN_OR_RETURN(std::optional<bool> v, json::GetBool(o, key));
-  return v.value_or(false);
-}
+constexpr JsonDecoder kDecode(MissingStyle::kValueNull);
 
 // EncryptionContext: a map of strings.
 Result<kms::EncryptionContext> EncContext(const bj::object& o, std::string_view key) {
@@ -72,20 +38,10 @@ Result<kms::EncryptionContext> EncContext(const bj::object& o, std::string_view 
   return out;
 }
 
-Result<std::vector<kms::Tag>> Tags(const bj::object& o, std::string_view key, bool required) {
-  ARCA_ASSIGN_OR_RETURN(const bj::array* a, json::GetArray(o, key));
-  std::vector<kms::Tag> out;
-  if (a == nullptr) {
-    if (required) return Missing(key);
-    return out;
-  }
-  for (const bj::value& v : *a) {
-    if (!v.is_object()) return BadType(key, "a list of structures");
-    ARCA_ASSIGN_OR_RETURN(std::optional<std::string> k, json::GetString(v.get_object(), "TagKey"));
-    ARCA_ASSIGN_OR_RETURN(std::optional<std::string> val, json::GetString(v.get_object(), "TagValue"));
-    out.push_back(kms::Tag{k.value_or(""), val.value_or("")});
-  }
-  return out;
+Result<kms::Tag> TagOf(const bj::object& t) {
+  ARCA_ASSIGN_OR_RETURN(std::optional<std::string> k, json::GetString(t, "TagKey"));
+  ARCA_ASSIGN_OR_RETURN(std::optional<std::string> v, json::GetString(t, "TagValue"));
+  return kms::Tag{k.value_or(""), v.value_or("")};
 }
 
 Result<kms::Page> PageOf(const bj::object& o) {
@@ -108,10 +64,10 @@ Result<std::optional<std::string>> TakeBlob(bj::object& o, std::string_view key)
 }
 
 // The request's Plaintext: decoded into SecretBytes; the parsed copy is wiped and removed, so the
-// audit record never holds it. Absent: empty.
+// audit record never holds it. Required.
 Result<SecretBytes> TakePlaintext(bj::object& o) {
   bj::value* v = o.if_contains("Plaintext");
-  if (v == nullptr || v->is_null()) return Missing("Plaintext");
+  if (v == nullptr || v->is_null()) return kDecode.Missing("Plaintext");
   if (!v->is_string()) {
     o.erase("Plaintext");
     return BadType("Plaintext", "a base64-encoded blob");
@@ -167,7 +123,7 @@ std::string Empty() { return std::string(); }
 
 Result<kms::KeyIdInput> KeyId(const bj::object& in) {
   kms::KeyIdInput out;
-  ARCA_ASSIGN_OR_RETURN(out.key_id, RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(out.key_id, kDecode.RequiredString(in, "KeyId"));
   return out;
 }
 
@@ -183,8 +139,8 @@ Result<std::string> CreateKey(KmsService& svc, const Context& ctx, bj::object& i
   ARCA_ASSIGN_OR_RETURN(req.origin, json::GetString(in, "Origin"));
   ARCA_ASSIGN_OR_RETURN(req.custom_key_store_id, json::GetString(in, "CustomKeyStoreId"));
   ARCA_ASSIGN_OR_RETURN(req.xks_key_id, json::GetString(in, "XksKeyId"));
-  ARCA_ASSIGN_OR_RETURN(req.bypass_policy_lockout_safety_check, OptFlag(in, "BypassPolicyLockoutSafetyCheck"));
-  ARCA_ASSIGN_OR_RETURN(req.tags, Tags(in, "Tags", /*required=*/false));
+  ARCA_ASSIGN_OR_RETURN(req.bypass_policy_lockout_safety_check, FlagOrFalse(in, "BypassPolicyLockoutSafetyCheck"));
+  ARCA_ASSIGN_OR_RETURN(req.tags, StructListOrEmpty(in, "Tags", TagOf));
   ARCA_ASSIGN_OR_RETURN(req.multi_region, json::GetBool(in, "MultiRegion"));
   ARCA_ASSIGN_OR_RETURN(kms::KeyMetadata out, svc.CreateKey(ctx, req));
   JsonWriter w(1024);
@@ -196,7 +152,7 @@ Result<std::string> CreateKey(KmsService& svc, const Context& ctx, bj::object& i
 
 Result<std::string> DescribeKey(KmsService& svc, const Context& ctx, bj::object& in) {
   ARCA_ASSIGN_OR_RETURN(kms::KeyIdInput req, KeyId(in));
-  ARCA_ASSIGN_OR_RETURN(std::vector<std::string> grants, StringList(in, "GrantTokens"));
+  ARCA_ASSIGN_OR_RETURN(std::vector<std::string> grants, StringListOrEmpty(in, "GrantTokens"));
   (void)grants;  // no grants on this server
   ARCA_ASSIGN_OR_RETURN(kms::KeyMetadata out, svc.DescribeKey(ctx, req));
   JsonWriter w(1024);
@@ -220,16 +176,16 @@ Result<std::string> ListKeys(KmsService& svc, const Context& ctx, bj::object& in
 
 Result<std::string> UpdateKeyDescription(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::UpdateKeyDescriptionInput req;
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
-  ARCA_ASSIGN_OR_RETURN(req.description, RequiredString(in, "Description"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.description, kDecode.RequiredString(in, "Description"));
   ARCA_RETURN_IF_ERROR(svc.UpdateKeyDescription(ctx, req));
   return Empty();
 }
 
 Result<kms::AliasInput> AliasOf(const bj::object& in) {
   kms::AliasInput req;
-  ARCA_ASSIGN_OR_RETURN(req.alias_name, RequiredString(in, "AliasName"));
-  ARCA_ASSIGN_OR_RETURN(req.target_key_id, RequiredString(in, "TargetKeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.alias_name, kDecode.RequiredString(in, "AliasName"));
+  ARCA_ASSIGN_OR_RETURN(req.target_key_id, kDecode.RequiredString(in, "TargetKeyId"));
   return req;
 }
 
@@ -247,7 +203,7 @@ Result<std::string> UpdateAlias(KmsService& svc, const Context& ctx, bj::object&
 
 Result<std::string> DeleteAlias(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::DeleteAliasInput req;
-  ARCA_ASSIGN_OR_RETURN(req.alias_name, RequiredString(in, "AliasName"));
+  ARCA_ASSIGN_OR_RETURN(req.alias_name, kDecode.RequiredString(in, "AliasName"));
   ARCA_RETURN_IF_ERROR(svc.DeleteAlias(ctx, req));
   return Empty();
 }
@@ -286,7 +242,7 @@ Result<std::string> DisableKey(KmsService& svc, const Context& ctx, bj::object& 
 
 Result<std::string> ScheduleKeyDeletion(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::ScheduleKeyDeletionInput req;
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
   ARCA_ASSIGN_OR_RETURN(req.pending_window_in_days, json::GetInt(in, "PendingWindowInDays"));
   ARCA_ASSIGN_OR_RETURN(kms::ScheduleKeyDeletionOutput out, svc.ScheduleKeyDeletion(ctx, req));
   JsonWriter w;
@@ -309,7 +265,7 @@ Result<std::string> CancelKeyDeletion(KmsService& svc, const Context& ctx, bj::o
 
 Result<std::string> EnableKeyRotation(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::EnableKeyRotationInput req;
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
   ARCA_ASSIGN_OR_RETURN(req.rotation_period_in_days, json::GetInt(in, "RotationPeriodInDays"));
   ARCA_RETURN_IF_ERROR(svc.EnableKeyRotation(ctx, req));
   return Empty();
@@ -343,7 +299,7 @@ Result<std::string> RotateKeyOnDemand(KmsService& svc, const Context& ctx, bj::o
 
 Result<std::string> ListKeyRotations(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::ListKeyRotationsInput req;
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
   ARCA_ASSIGN_OR_RETURN(req.include_key_material, json::GetString(in, "IncludeKeyMaterial"));
   ARCA_ASSIGN_OR_RETURN(req.page, PageOf(in));
   ARCA_ASSIGN_OR_RETURN(kms::ListKeyRotationsOutput out, svc.ListKeyRotations(ctx, req));
@@ -366,11 +322,11 @@ Result<std::string> Encrypt(KmsService& svc, const Context& ctx, bj::object& in)
   kms::EncryptInput req;
   // First, so the parsed copy of the plaintext is wiped whatever fails next.
   ARCA_ASSIGN_OR_RETURN(req.plaintext, TakePlaintext(in));
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
   ARCA_ASSIGN_OR_RETURN(req.encryption_context, EncContext(in, "EncryptionContext"));
   ARCA_ASSIGN_OR_RETURN(req.encryption_algorithm, json::GetString(in, "EncryptionAlgorithm"));
-  ARCA_ASSIGN_OR_RETURN(req.grant_tokens, StringList(in, "GrantTokens"));
-  ARCA_ASSIGN_OR_RETURN(req.dry_run, OptFlag(in, "DryRun"));
+  ARCA_ASSIGN_OR_RETURN(req.grant_tokens, StringListOrEmpty(in, "GrantTokens"));
+  ARCA_ASSIGN_OR_RETURN(req.dry_run, FlagOrFalse(in, "DryRun"));
   ARCA_ASSIGN_OR_RETURN(kms::EncryptOutput out, svc.Encrypt(ctx, req));
   JsonWriter w(256 + out.ciphertext_blob.size() * 4 / 3);
   w.BeginObject();
@@ -382,14 +338,14 @@ Result<std::string> Encrypt(KmsService& svc, const Context& ctx, bj::object& in)
 Result<std::string> Decrypt(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::DecryptInput req;
   ARCA_ASSIGN_OR_RETURN(std::optional<std::string> blob, TakeBlob(in, "CiphertextBlob"));
-  if (!blob) return Missing("CiphertextBlob");
+  if (!blob) return kDecode.Missing("CiphertextBlob");
   req.ciphertext_blob = std::move(*blob);
   ARCA_RETURN_IF_ERROR(NoRecipient(in));
   ARCA_ASSIGN_OR_RETURN(req.key_id, json::GetString(in, "KeyId"));
   ARCA_ASSIGN_OR_RETURN(req.encryption_context, EncContext(in, "EncryptionContext"));
   ARCA_ASSIGN_OR_RETURN(req.encryption_algorithm, json::GetString(in, "EncryptionAlgorithm"));
-  ARCA_ASSIGN_OR_RETURN(req.grant_tokens, StringList(in, "GrantTokens"));
-  ARCA_ASSIGN_OR_RETURN(req.dry_run, OptFlag(in, "DryRun"));
+  ARCA_ASSIGN_OR_RETURN(req.grant_tokens, StringListOrEmpty(in, "GrantTokens"));
+  ARCA_ASSIGN_OR_RETURN(req.dry_run, FlagOrFalse(in, "DryRun"));
   ARCA_ASSIGN_OR_RETURN(kms::DecryptOutput out, svc.Decrypt(ctx, req));
   JsonWriter w(256 + out.plaintext.size() * 4 / 3);
   w.BeginObject().Member("KeyId", out.key_id);
@@ -402,17 +358,17 @@ Result<std::string> Decrypt(KmsService& svc, const Context& ctx, bj::object& in)
 Result<std::string> ReEncrypt(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::ReEncryptInput req;
   ARCA_ASSIGN_OR_RETURN(std::optional<std::string> blob, TakeBlob(in, "CiphertextBlob"));
-  if (!blob) return Missing("CiphertextBlob");
+  if (!blob) return kDecode.Missing("CiphertextBlob");
   req.ciphertext_blob = std::move(*blob);
   ARCA_ASSIGN_OR_RETURN(req.source_encryption_context, EncContext(in, "SourceEncryptionContext"));
   ARCA_ASSIGN_OR_RETURN(req.source_key_id, json::GetString(in, "SourceKeyId"));
-  ARCA_ASSIGN_OR_RETURN(req.destination_key_id, RequiredString(in, "DestinationKeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.destination_key_id, kDecode.RequiredString(in, "DestinationKeyId"));
   ARCA_ASSIGN_OR_RETURN(req.destination_encryption_context, EncContext(in, "DestinationEncryptionContext"));
   ARCA_ASSIGN_OR_RETURN(req.source_encryption_algorithm, json::GetString(in, "SourceEncryptionAlgorithm"));
   ARCA_ASSIGN_OR_RETURN(req.destination_encryption_algorithm,
                         json::GetString(in, "DestinationEncryptionAlgorithm"));
-  ARCA_ASSIGN_OR_RETURN(req.grant_tokens, StringList(in, "GrantTokens"));
-  ARCA_ASSIGN_OR_RETURN(req.dry_run, OptFlag(in, "DryRun"));
+  ARCA_ASSIGN_OR_RETURN(req.grant_tokens, StringListOrEmpty(in, "GrantTokens"));
+  ARCA_ASSIGN_OR_RETURN(req.dry_run, FlagOrFalse(in, "DryRun"));
   ARCA_ASSIGN_OR_RETURN(kms::ReEncryptOutput out, svc.ReEncrypt(ctx, req));
   JsonWriter w(512 + out.ciphertext_blob.size() * 4 / 3);
   w.BeginObject();
@@ -429,12 +385,12 @@ Result<std::string> ReEncrypt(KmsService& svc, const Context& ctx, bj::object& i
 Result<kms::GenerateDataKeyInput> DataKeyInput(bj::object& in) {
   kms::GenerateDataKeyInput req;
   ARCA_RETURN_IF_ERROR(NoRecipient(in));
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
   ARCA_ASSIGN_OR_RETURN(req.encryption_context, EncContext(in, "EncryptionContext"));
   ARCA_ASSIGN_OR_RETURN(req.number_of_bytes, json::GetInt(in, "NumberOfBytes"));
   ARCA_ASSIGN_OR_RETURN(req.key_spec, json::GetString(in, "KeySpec"));
-  ARCA_ASSIGN_OR_RETURN(req.grant_tokens, StringList(in, "GrantTokens"));
-  ARCA_ASSIGN_OR_RETURN(req.dry_run, OptFlag(in, "DryRun"));
+  ARCA_ASSIGN_OR_RETURN(req.grant_tokens, StringListOrEmpty(in, "GrantTokens"));
+  ARCA_ASSIGN_OR_RETURN(req.dry_run, FlagOrFalse(in, "DryRun"));
   return req;
 }
 
@@ -474,25 +430,23 @@ Result<std::string> GenerateRandom(KmsService& svc, const Context& ctx, bj::obje
 
 Result<std::string> TagResource(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::TagResourceInput req;
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
-  ARCA_ASSIGN_OR_RETURN(req.tags, Tags(in, "Tags", /*required=*/true));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.tags, kDecode.RequiredStructList(in, "Tags", TagOf));
   ARCA_RETURN_IF_ERROR(svc.TagResource(ctx, req));
   return Empty();
 }
 
 Result<std::string> UntagResource(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::UntagResourceInput req;
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
-  ARCA_ASSIGN_OR_RETURN(const bj::array* keys, json::GetArray(in, "TagKeys"));
-  if (keys == nullptr) return Missing("TagKeys");
-  ARCA_ASSIGN_OR_RETURN(req.tag_keys, StringList(in, "TagKeys"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.tag_keys, kDecode.RequiredStringList(in, "TagKeys"));
   ARCA_RETURN_IF_ERROR(svc.UntagResource(ctx, req));
   return Empty();
 }
 
 Result<std::string> ListResourceTags(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::ListResourceTagsInput req;
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
   ARCA_ASSIGN_OR_RETURN(req.page, PageOf(in));
   ARCA_ASSIGN_OR_RETURN(kms::ListResourceTagsOutput out, svc.ListResourceTags(ctx, req));
   JsonWriter w(128 + out.tags.size() * 128);
@@ -506,7 +460,7 @@ Result<std::string> ListResourceTags(KmsService& svc, const Context& ctx, bj::ob
 
 Result<std::string> GetKeyPolicy(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::GetKeyPolicyInput req;
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
   ARCA_ASSIGN_OR_RETURN(req.policy_name, json::GetString(in, "PolicyName"));
   ARCA_ASSIGN_OR_RETURN(kms::GetKeyPolicyOutput out, svc.GetKeyPolicy(ctx, req));
   JsonWriter w(64 + out.policy.size() * 9 / 8);
@@ -516,17 +470,17 @@ Result<std::string> GetKeyPolicy(KmsService& svc, const Context& ctx, bj::object
 
 Result<std::string> PutKeyPolicy(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::PutKeyPolicyInput req;
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
   ARCA_ASSIGN_OR_RETURN(req.policy_name, json::GetString(in, "PolicyName"));
-  ARCA_ASSIGN_OR_RETURN(req.policy, RequiredString(in, "Policy"));
-  ARCA_ASSIGN_OR_RETURN(req.bypass_policy_lockout_safety_check, OptFlag(in, "BypassPolicyLockoutSafetyCheck"));
+  ARCA_ASSIGN_OR_RETURN(req.policy, kDecode.RequiredString(in, "Policy"));
+  ARCA_ASSIGN_OR_RETURN(req.bypass_policy_lockout_safety_check, FlagOrFalse(in, "BypassPolicyLockoutSafetyCheck"));
   ARCA_RETURN_IF_ERROR(svc.PutKeyPolicy(ctx, req));
   return Empty();
 }
 
 Result<std::string> ListKeyPolicies(KmsService& svc, const Context& ctx, bj::object& in) {
   kms::ListKeyPoliciesInput req;
-  ARCA_ASSIGN_OR_RETURN(req.key_id, RequiredString(in, "KeyId"));
+  ARCA_ASSIGN_OR_RETURN(req.key_id, kDecode.RequiredString(in, "KeyId"));
   ARCA_ASSIGN_OR_RETURN(req.page, PageOf(in));
   ARCA_ASSIGN_OR_RETURN(kms::ListKeyPoliciesOutput out, svc.ListKeyPolicies(ctx, req));
   JsonWriter w;
@@ -534,10 +488,8 @@ Result<std::string> ListKeyPolicies(KmsService& svc, const Context& ctx, bj::obj
   return w.Take();
 }
 
-using Operation = Result<std::string> (*)(KmsService&, const Context&, bj::object&);
-
-const std::unordered_map<std::string_view, Operation>& Operations() {
-  static const auto* table = new std::unordered_map<std::string_view, Operation>{
+const OperationTable<KmsService, Context>& Operations() {
+  static const auto* table = new OperationTable<KmsService, Context>{
       {"CancelKeyDeletion", &CancelKeyDeletion},
       {"CreateAlias", &CreateAlias},
       {"CreateKey", &CreateKey},
@@ -578,12 +530,7 @@ KmsFrontend::KmsFrontend(kms::KmsService& service) : service_(service) {}
 bool KmsFrontend::HasOperation(std::string_view operation) const { return Operations().contains(operation); }
 
 Result<std::string> KmsFrontend::Invoke(const OperationContext& ctx, boost::json::object& input) {
-  auto it = Operations().find(ctx.operation);
-  if (it == Operations().end()) {
-    return Error(Code::kUnknownOperation, "The operation " + ctx.operation + " is not supported.");
-  }
-  Context domain_ctx{ctx.region, ctx.request_id, ctx.caller.arn, ctx.gate};
-  return it->second(service_, domain_ctx, input);
+  return RunOperation(Operations(), service_, ctx, input);
 }
 
 }  // namespace arca::frontends::aws

@@ -4,13 +4,13 @@
 #include <boost/json/value.hpp>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "core/json.h"
 #include "core/secret_bytes.h"
 #include "crypto/hash.h"
+#include "frontends/aws/json_decode.h"
 #include "frontends/aws/json_writer.h"
 
 namespace arca::frontends::aws {
@@ -23,98 +23,37 @@ using secrets::SecretsService;
 
 // ---- decoding -----------------------------------------------------------------------------------
 
-Error Missing(std::string_view member) {
-  return Error(Code::kMissingParameter,
-               "You must provide a value for the " + std::string(member) + " parameter.");
-}
-
-Error BadType(std::string_view member, std::string_view want) {
-  return Error(Code::kSerialization,
-               "Unexpected value type for " + std::string(member) + ": expected " + std::string(want) + ".");
-}
-
-Result<std::string> RequiredString(const bj::object& o, std::string_view key) {
-  ARCA_ASSIGN_OR_RETURN(std::optional<std::string> v, json::GetString(o, key));
-  if (!v.has_value()) return Missing(key);
-  return std::move(*v);
-}
-
-// A list of strings; nullopt when absent.
-Result<std::optional<std::vector<std::string>>> OptStringList(const bj::object& o, std::string_view key) {
-  ARCA_ASSIGN_OR_RETURN(const bj::array* a, json::GetArray(o, key));
-  if (a == nullptr) return std::optional<std::vector<std::string>>();
-  std::vector<std::string> out;
-  out.reserve(a->size());
-  for (const bj::value& v : *a) {
-    if (!v.is_string()) return BadType(key, "a list of strings");
-    out.emplace_back(v.get_string());
-  }
-  return std::optional<std::vector<std::string>>(std::move(out));
-}
-
-Result<std::vector<std::string>> RequiredStringList(const bj::object& o, std::string_view key) {
-  ARCA_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> v, OptStringList(o, key));
-  if (!v.has_value()) return Missing(key);
-  return std::move(*v);
-}
-
-// Calls `one` for each element of the list of structures at `key`; false when absent.
-template <typename Fn>
-Result<bool> ForEachStruct(const bj::object& o, std::string_view key, Fn one) {
-  ARCA_ASSIGN_OR_RETURN(const bj::array* a, json::GetArray(o, key));
-  if (a == nullptr) return false;
-  for (const bj::value& v : *a) {
-    if (!v.is_object()) return BadType(key, "a list of structures");
-    ARCA_RETURN_IF_ERROR(one(v.get_object()));
-  }
-  return true;
-}
+constexpr JsonDecoder kDecode(MissingStyle::kProvideValue);
 
 std::string OrEmpty(std::optional<std::string> s) { return s.has_value() ? std::move(*s) : std::string(); }
 
-Result<std::optional<std::vector<secrets::Tag>>> OptTags(const bj::object& o, std::string_view key) {
-  std::vector<secrets::Tag> tags;
-  ARCA_ASSIGN_OR_RETURN(bool present, ForEachStruct(o, key, [&](const bj::object& t) -> Status {
-    secrets::Tag tag;
-    ARCA_ASSIGN_OR_RETURN(std::optional<std::string> k, json::GetString(t, "Key"));
-    ARCA_ASSIGN_OR_RETURN(std::optional<std::string> v, json::GetString(t, "Value"));
-    tag.key = OrEmpty(std::move(k));
-    tag.value = OrEmpty(std::move(v));
-    tags.push_back(std::move(tag));
-    return OkStatus();
-  }));
-  if (!present) return std::optional<std::vector<secrets::Tag>>();
-  return std::optional<std::vector<secrets::Tag>>(std::move(tags));
+// A {"Key", "Value"} structure (Tag, ExternalRotationMetadataItem); absent members are empty.
+template <typename T>
+Result<T> KeyValueOf(const bj::object& o) {
+  T item;
+  ARCA_ASSIGN_OR_RETURN(std::optional<std::string> k, json::GetString(o, "Key"));
+  ARCA_ASSIGN_OR_RETURN(std::optional<std::string> v, json::GetString(o, "Value"));
+  item.key = OrEmpty(std::move(k));
+  item.value = OrEmpty(std::move(v));
+  return item;
 }
 
 Result<std::vector<secrets::Filter>> Filters(const bj::object& o) {
-  std::vector<secrets::Filter> filters;
-  ARCA_ASSIGN_OR_RETURN(bool present, ForEachStruct(o, "Filters", [&](const bj::object& f) -> Status {
+  return StructListOrEmpty(o, "Filters", [](const bj::object& f) -> Result<secrets::Filter> {
     secrets::Filter filter;
     ARCA_ASSIGN_OR_RETURN(std::optional<std::string> k, json::GetString(f, "Key"));
-    ARCA_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> values, OptStringList(f, "Values"));
     filter.key = OrEmpty(std::move(k));
-    if (values.has_value()) filter.values = std::move(*values);
-    filters.push_back(std::move(filter));
-    return OkStatus();
-  }));
-  (void)present;
-  return filters;
+    ARCA_ASSIGN_OR_RETURN(filter.values, StringListOrEmpty(f, "Values"));
+    return filter;
+  });
 }
 
-Result<std::optional<std::vector<secrets::ReplicaRegionInput>>> OptReplicaRegions(
-    const bj::object& o, std::string_view key) {
-  std::vector<secrets::ReplicaRegionInput> regions;
-  ARCA_ASSIGN_OR_RETURN(bool present, ForEachStruct(o, key, [&](const bj::object& r) -> Status {
-    secrets::ReplicaRegionInput region;
-    ARCA_ASSIGN_OR_RETURN(std::optional<std::string> name, json::GetString(r, "Region"));
-    ARCA_ASSIGN_OR_RETURN(region.kms_key_id, json::GetString(r, "KmsKeyId"));
-    region.region = OrEmpty(std::move(name));
-    regions.push_back(std::move(region));
-    return OkStatus();
-  }));
-  if (!present) return std::optional<std::vector<secrets::ReplicaRegionInput>>();
-  return std::optional<std::vector<secrets::ReplicaRegionInput>>(std::move(regions));
+Result<secrets::ReplicaRegionInput> ReplicaRegionOf(const bj::object& r) {
+  secrets::ReplicaRegionInput region;
+  ARCA_ASSIGN_OR_RETURN(std::optional<std::string> name, json::GetString(r, "Region"));
+  ARCA_ASSIGN_OR_RETURN(region.kms_key_id, json::GetString(r, "KmsKeyId"));
+  region.region = OrEmpty(std::move(name));
+  return region;
 }
 
 Result<std::optional<secrets::RotationRules>> OptRotationRules(const bj::object& o) {
@@ -125,23 +64,6 @@ Result<std::optional<secrets::RotationRules>> OptRotationRules(const bj::object&
   ARCA_ASSIGN_OR_RETURN(rules.duration, json::GetString(*r, "Duration"));
   ARCA_ASSIGN_OR_RETURN(rules.schedule_expression, json::GetString(*r, "ScheduleExpression"));
   return std::optional<secrets::RotationRules>(std::move(rules));
-}
-
-Result<std::optional<std::vector<secrets::ExternalRotationMetadataItem>>> OptExternalMetadata(
-    const bj::object& o) {
-  std::vector<secrets::ExternalRotationMetadataItem> items;
-  ARCA_ASSIGN_OR_RETURN(bool present,
-                        ForEachStruct(o, "ExternalSecretRotationMetadata", [&](const bj::object& m) -> Status {
-                          secrets::ExternalRotationMetadataItem item;
-                          ARCA_ASSIGN_OR_RETURN(std::optional<std::string> k, json::GetString(m, "Key"));
-                          ARCA_ASSIGN_OR_RETURN(std::optional<std::string> v, json::GetString(m, "Value"));
-                          item.key = OrEmpty(std::move(k));
-                          item.value = OrEmpty(std::move(v));
-                          items.push_back(std::move(item));
-                          return OkStatus();
-                        }));
-  if (!present) return std::optional<std::vector<secrets::ExternalRotationMetadataItem>>();
-  return std::optional<std::vector<secrets::ExternalRotationMetadataItem>>(std::move(items));
 }
 
 // Takes SecretString / SecretBinary out of the parsed request into SecretBytes and wipes the parsed
@@ -297,7 +219,7 @@ std::string Replication(const secrets::ReplicationOutput& out) {
 
 Result<secrets::SecretIdInput> SecretId(const bj::object& in) {
   secrets::SecretIdInput out;
-  ARCA_ASSIGN_OR_RETURN(out.secret_id, RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(out.secret_id, kDecode.RequiredString(in, "SecretId"));
   return out;
 }
 
@@ -307,15 +229,13 @@ Result<std::string> CreateSecret(SecretsService& svc, const Context& ctx, bj::ob
   secrets::CreateSecretInput req;
   // First, so the parsed copy of the value is wiped whatever fails next.
   ARCA_ASSIGN_OR_RETURN(req.value, TakeSecretValue(in));
-  ARCA_ASSIGN_OR_RETURN(req.name, RequiredString(in, "Name"));
+  ARCA_ASSIGN_OR_RETURN(req.name, kDecode.RequiredString(in, "Name"));
   ARCA_ASSIGN_OR_RETURN(req.client_request_token, json::GetString(in, "ClientRequestToken"));
   ARCA_ASSIGN_OR_RETURN(req.description, json::GetString(in, "Description"));
   ARCA_ASSIGN_OR_RETURN(req.kms_key_id, json::GetString(in, "KmsKeyId"));
-  ARCA_ASSIGN_OR_RETURN(req.tags, OptTags(in, "Tags"));
-  ARCA_ASSIGN_OR_RETURN(auto replicas, OptReplicaRegions(in, "AddReplicaRegions"));
-  if (replicas) req.add_replica_regions = std::move(*replicas);
-  ARCA_ASSIGN_OR_RETURN(auto force, json::GetBool(in, "ForceOverwriteReplicaSecret"));
-  req.force_overwrite_replica_secret = force.value_or(false);
+  ARCA_ASSIGN_OR_RETURN(req.tags, OptStructList(in, "Tags", KeyValueOf<secrets::Tag>));
+  ARCA_ASSIGN_OR_RETURN(req.add_replica_regions, StructListOrEmpty(in, "AddReplicaRegions", ReplicaRegionOf));
+  ARCA_ASSIGN_OR_RETURN(req.force_overwrite_replica_secret, FlagOrFalse(in, "ForceOverwriteReplicaSecret"));
   ARCA_ASSIGN_OR_RETURN(req.type, json::GetString(in, "Type"));
 
   ARCA_ASSIGN_OR_RETURN(secrets::CreateSecretOutput out, svc.CreateSecret(ctx, std::move(req)));
@@ -329,7 +249,7 @@ Result<std::string> CreateSecret(SecretsService& svc, const Context& ctx, bj::ob
 
 Result<std::string> GetSecretValue(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::GetSecretValueInput req;
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
   ARCA_ASSIGN_OR_RETURN(req.version_id, json::GetString(in, "VersionId"));
   ARCA_ASSIGN_OR_RETURN(req.version_stage, json::GetString(in, "VersionStage"));
   ARCA_ASSIGN_OR_RETURN(secrets::SecretValueOutput out, svc.GetSecretValue(ctx, req));
@@ -342,7 +262,7 @@ Result<std::string> PutSecretValue(SecretsService& svc, const Context& ctx, bj::
   secrets::PutSecretValueInput req;
   // First, so the parsed copy of the value is wiped whatever fails next.
   ARCA_ASSIGN_OR_RETURN(req.value, TakeSecretValue(in));
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
   ARCA_ASSIGN_OR_RETURN(req.client_request_token, json::GetString(in, "ClientRequestToken"));
   ARCA_ASSIGN_OR_RETURN(req.version_stages, OptStringList(in, "VersionStages"));
   ARCA_ASSIGN_OR_RETURN(req.rotation_token, json::GetString(in, "RotationToken"));
@@ -357,7 +277,7 @@ Result<std::string> UpdateSecret(SecretsService& svc, const Context& ctx, bj::ob
   secrets::UpdateSecretInput req;
   // First, so the parsed copy of the value is wiped whatever fails next.
   ARCA_ASSIGN_OR_RETURN(req.value, TakeSecretValue(in));
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
   ARCA_ASSIGN_OR_RETURN(req.client_request_token, json::GetString(in, "ClientRequestToken"));
   ARCA_ASSIGN_OR_RETURN(req.description, json::GetString(in, "Description"));
   ARCA_ASSIGN_OR_RETURN(req.kms_key_id, json::GetString(in, "KmsKeyId"));
@@ -368,8 +288,8 @@ Result<std::string> UpdateSecret(SecretsService& svc, const Context& ctx, bj::ob
 
 Result<std::string> UpdateSecretVersionStage(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::UpdateSecretVersionStageInput req;
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
-  ARCA_ASSIGN_OR_RETURN(req.version_stage, RequiredString(in, "VersionStage"));
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.version_stage, kDecode.RequiredString(in, "VersionStage"));
   ARCA_ASSIGN_OR_RETURN(req.remove_from_version_id, json::GetString(in, "RemoveFromVersionId"));
   ARCA_ASSIGN_OR_RETURN(req.move_to_version_id, json::GetString(in, "MoveToVersionId"));
   ARCA_ASSIGN_OR_RETURN(secrets::ArnNameOutput out, svc.UpdateSecretVersionStage(ctx, req));
@@ -404,7 +324,7 @@ Result<std::string> ListSecrets(SecretsService& svc, const Context& ctx, bj::obj
 
 Result<std::string> ListSecretVersionIds(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::ListSecretVersionIdsInput req;
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
   ARCA_ASSIGN_OR_RETURN(req.max_results, json::GetInt(in, "MaxResults"));
   ARCA_ASSIGN_OR_RETURN(req.next_token, json::GetString(in, "NextToken"));
   ARCA_ASSIGN_OR_RETURN(req.include_deprecated, json::GetBool(in, "IncludeDeprecated"));
@@ -452,7 +372,7 @@ Result<std::string> BatchGetSecretValue(SecretsService& svc, const Context& ctx,
 
 Result<std::string> DeleteSecret(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::DeleteSecretInput req;
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
   ARCA_ASSIGN_OR_RETURN(req.recovery_window_in_days, json::GetInt(in, "RecoveryWindowInDays"));
   ARCA_ASSIGN_OR_RETURN(req.force_delete_without_recovery, json::GetBool(in, "ForceDeleteWithoutRecovery"));
   ARCA_ASSIGN_OR_RETURN(secrets::DeleteSecretOutput out, svc.DeleteSecret(ctx, req));
@@ -487,26 +407,24 @@ Result<std::string> GetRandomPassword(SecretsService& svc, const Context& ctx, b
 
 Result<std::string> TagResource(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::TagResourceInput req;
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
-  ARCA_ASSIGN_OR_RETURN(auto tags, OptTags(in, "Tags"));
-  if (!tags) return Missing("Tags");
-  req.tags = std::move(*tags);
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.tags, kDecode.RequiredStructList(in, "Tags", KeyValueOf<secrets::Tag>));
   ARCA_RETURN_IF_ERROR(svc.TagResource(ctx, req));
   return std::string("{}");
 }
 
 Result<std::string> UntagResource(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::UntagResourceInput req;
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
-  ARCA_ASSIGN_OR_RETURN(req.tag_keys, RequiredStringList(in, "TagKeys"));
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.tag_keys, kDecode.RequiredStringList(in, "TagKeys"));
   ARCA_RETURN_IF_ERROR(svc.UntagResource(ctx, req));
   return std::string("{}");
 }
 
 Result<std::string> PutResourcePolicy(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::PutResourcePolicyInput req;
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
-  ARCA_ASSIGN_OR_RETURN(req.resource_policy, RequiredString(in, "ResourcePolicy"));
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.resource_policy, kDecode.RequiredString(in, "ResourcePolicy"));
   ARCA_ASSIGN_OR_RETURN(req.block_public_policy, json::GetBool(in, "BlockPublicPolicy"));
   ARCA_ASSIGN_OR_RETURN(secrets::ArnNameOutput out, svc.PutResourcePolicy(ctx, req));
   return ArnName(out);
@@ -531,7 +449,7 @@ Result<std::string> DeleteResourcePolicy(SecretsService& svc, const Context& ctx
 Result<std::string> ValidateResourcePolicy(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::ValidateResourcePolicyInput req;
   ARCA_ASSIGN_OR_RETURN(req.secret_id, json::GetString(in, "SecretId"));
-  ARCA_ASSIGN_OR_RETURN(req.resource_policy, RequiredString(in, "ResourcePolicy"));
+  ARCA_ASSIGN_OR_RETURN(req.resource_policy, kDecode.RequiredString(in, "ResourcePolicy"));
   ARCA_ASSIGN_OR_RETURN(secrets::ValidateResourcePolicyOutput out, svc.ValidateResourcePolicy(ctx, req));
   JsonWriter w;
   w.BeginObject().Member("PolicyValidationPassed", out.passed).Key("ValidationErrors").BeginArray();
@@ -544,11 +462,13 @@ Result<std::string> ValidateResourcePolicy(SecretsService& svc, const Context& c
 
 Result<std::string> RotateSecret(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::RotateSecretInput req;
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
   ARCA_ASSIGN_OR_RETURN(req.client_request_token, json::GetString(in, "ClientRequestToken"));
   ARCA_ASSIGN_OR_RETURN(req.rotation_lambda_arn, json::GetString(in, "RotationLambdaARN"));
   ARCA_ASSIGN_OR_RETURN(req.rotation_rules, OptRotationRules(in));
-  ARCA_ASSIGN_OR_RETURN(req.external_rotation_metadata, OptExternalMetadata(in));
+  ARCA_ASSIGN_OR_RETURN(req.external_rotation_metadata,
+                        OptStructList(in, "ExternalSecretRotationMetadata",
+                                      KeyValueOf<secrets::ExternalRotationMetadataItem>));
   ARCA_ASSIGN_OR_RETURN(req.external_rotation_role_arn, json::GetString(in, "ExternalSecretRotationRoleArn"));
   ARCA_ASSIGN_OR_RETURN(req.rotate_immediately, json::GetBool(in, "RotateImmediately"));
   ARCA_ASSIGN_OR_RETURN(secrets::RotateSecretOutput out, svc.RotateSecret(ctx, req));
@@ -563,20 +483,18 @@ Result<std::string> CancelRotateSecret(SecretsService& svc, const Context& ctx, 
 
 Result<std::string> ReplicateSecretToRegions(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::ReplicateSecretToRegionsInput req;
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
-  ARCA_ASSIGN_OR_RETURN(auto regions, OptReplicaRegions(in, "AddReplicaRegions"));
-  if (!regions) return Missing("AddReplicaRegions");
-  req.add_replica_regions = std::move(*regions);
-  ARCA_ASSIGN_OR_RETURN(auto force, json::GetBool(in, "ForceOverwriteReplicaSecret"));
-  req.force_overwrite_replica_secret = force.value_or(false);
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.add_replica_regions,
+                        kDecode.RequiredStructList(in, "AddReplicaRegions", ReplicaRegionOf));
+  ARCA_ASSIGN_OR_RETURN(req.force_overwrite_replica_secret, FlagOrFalse(in, "ForceOverwriteReplicaSecret"));
   ARCA_ASSIGN_OR_RETURN(secrets::ReplicationOutput out, svc.ReplicateSecretToRegions(ctx, req));
   return Replication(out);
 }
 
 Result<std::string> RemoveRegionsFromReplication(SecretsService& svc, const Context& ctx, bj::object& in) {
   secrets::RemoveRegionsFromReplicationInput req;
-  ARCA_ASSIGN_OR_RETURN(req.secret_id, RequiredString(in, "SecretId"));
-  ARCA_ASSIGN_OR_RETURN(req.remove_replica_regions, RequiredStringList(in, "RemoveReplicaRegions"));
+  ARCA_ASSIGN_OR_RETURN(req.secret_id, kDecode.RequiredString(in, "SecretId"));
+  ARCA_ASSIGN_OR_RETURN(req.remove_replica_regions, kDecode.RequiredStringList(in, "RemoveReplicaRegions"));
   ARCA_ASSIGN_OR_RETURN(secrets::ReplicationOutput out, svc.RemoveRegionsFromReplication(ctx, req));
   return Replication(out);
 }
@@ -589,10 +507,8 @@ Result<std::string> StopReplicationToReplica(SecretsService& svc, const Context&
   return w.Take();
 }
 
-using Operation = Result<std::string> (*)(SecretsService&, const Context&, bj::object&);
-
-const std::unordered_map<std::string_view, Operation>& Operations() {
-  static const auto* table = new std::unordered_map<std::string_view, Operation>{
+const OperationTable<SecretsService, Context>& Operations() {
+  static const auto* table = new OperationTable<SecretsService, Context>{
       {"BatchGetSecretValue", &BatchGetSecretValue},
       {"CancelRotateSecret", &CancelRotateSecret},
       {"CreateSecret", &CreateSecret},
@@ -629,12 +545,7 @@ bool SecretsManagerFrontend::HasOperation(std::string_view operation) const {
 }
 
 Result<std::string> SecretsManagerFrontend::Invoke(const OperationContext& ctx, boost::json::object& input) {
-  auto it = Operations().find(ctx.operation);
-  if (it == Operations().end()) {
-    return Error(Code::kUnknownOperation, "The operation " + ctx.operation + " is not supported.");
-  }
-  Context domain_ctx{ctx.region, ctx.request_id, ctx.caller.arn, ctx.gate};
-  return it->second(service_, domain_ctx, input);
+  return RunOperation(Operations(), service_, ctx, input);
 }
 
 }  // namespace arca::frontends::aws
