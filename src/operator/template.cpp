@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/secret_bytes.h"
+#include "core/strings.h"
 #include "crypto/hash.h"
 #include "operator/go_regexp.h"
 #include "operator/go_text.h"
@@ -352,23 +353,6 @@ std::optional<std::string> Unescape(std::string_view body) {
       i += n;
       return v;
     };
-    auto utf8 = [&](std::uint32_t cp) {
-      if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-      } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      }
-    };
     switch (e) {
       case 'a': out.push_back('\a'); break;
       case 'b': out.push_back('\b'); break;
@@ -389,13 +373,13 @@ std::optional<std::string> Unescape(std::string_view body) {
       case 'u': {
         auto v = hex(4);
         if (!v) return std::nullopt;
-        utf8(*v);
+        AppendUtf8(out, *v);
         break;
       }
       case 'U': {
         auto v = hex(8);
         if (!v || *v > 0x10FFFF) return std::nullopt;
-        utf8(*v);
+        AppendUtf8(out, *v);
         break;
       }
       default:
@@ -802,22 +786,7 @@ std::string Sprintln(const Args& args) {
 
 void AppendUtf8Rune(std::string& out, std::int64_t cp) {
   if (cp < 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  const auto u = static_cast<std::uint32_t>(cp);
-  if (u < 0x80) {
-    out.push_back(static_cast<char>(u));
-  } else if (u < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (u >> 6)));
-    out.push_back(static_cast<char>(0x80 | (u & 0x3F)));
-  } else if (u < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (u >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((u >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (u & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (u >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((u >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((u >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (u & 0x3F)));
-  }
+  AppendUtf8(out, static_cast<std::uint32_t>(cp));
 }
 
 // fmt.Sprintf for the verbs templates use: v s q d x X o b c U e E f F g G t and %%.

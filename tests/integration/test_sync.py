@@ -366,7 +366,7 @@ class SyncTest(ArcaTestCase):
         self.assertIn("key NOPE does not exist in secret", p.stderr)
 
         env = clean_env({"HOME": self.work, "ARCA_ENDPOINT": self.server.endpoint,
-                         "AWS_ACCESS_KEY_ID": "AKIAUNKNOWN0000000000", "AWS_SECRET_ACCESS_KEY": "x" * 40})
+                         "AWS_ACCESS_KEY_ID": "ARCAUNKNOWNKEY000000", "AWS_SECRET_ACCESS_KEY": "x" * 40})
         r = subprocess.run([arca_bin(), "sync", "-f", missing, "--out-dir", self.out], env=env,
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 4, r.stderr)
