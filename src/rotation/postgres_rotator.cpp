@@ -9,6 +9,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "rotation/rotator.h"
 #include "secrets/password.h"
 
 namespace arca::rotation {
@@ -28,15 +29,6 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-// Overwrites a string member of a parsed JSON object (hygiene: Boost.JSON does not wipe).
-void WipeJsonString(bj::object& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it != obj.end() && it->value().is_string()) {
-    bj::string& s = it->value().get_string();
-    SecureWipe(s.data(), s.size());
-  }
 }
 
 // A NUL-terminated copy (for libpq's C strings), wiped when it goes.
@@ -115,25 +107,7 @@ Result<DbSecret> ParseDbSecret(std::string_view text) {
   if (!parsed.ok() || !parsed->is_object()) return FieldError("it is not a JSON object");
   bj::object& obj = parsed->get_object();
   DbSecret s;
-  auto required = [&](std::string_view key, std::string& out) -> Status {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->value().is_null()) {
-      return FieldError(std::string(key) + " key is missing");
-    }
-    if (!it->value().is_string()) return FieldError(std::string(key) + " must be a string");
-    out = std::string(it->value().get_string());
-    return OkStatus();
-  };
-  ARCA_RETURN_IF_ERROR(required("engine", s.engine));
-  ARCA_RETURN_IF_ERROR(required("host", s.host));
-  ARCA_RETURN_IF_ERROR(required("username", s.username));
-  {
-    auto it = obj.find("password");
-    if (it == obj.end() || it->value().is_null()) return FieldError("password key is missing");
-    if (!it->value().is_string()) return FieldError("password must be a string");
-    s.password = SecretBytes::CopyOf(it->value().get_string());
-    WipeJsonString(obj, "password");
-  }
+  ARCA_RETURN_IF_ERROR(ReadCredentialFields(obj, "PostgreSQL", s.engine, s.host, s.username, s.password));
   if (s.engine != "postgres" && s.engine != "aurora-postgresql") {
     return FieldError("engine must be postgres or aurora-postgresql");
   }

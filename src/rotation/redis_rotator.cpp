@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "crypto/hash.h"
 #include "rotation/postgres_rotator.h"  // RedactPasswords
+#include "rotation/rotator.h"
 #include "secrets/password.h"
 
 namespace arca::rotation {
@@ -23,14 +24,6 @@ namespace {
 
 Error FieldError(const std::string& what) {
   return Error(Code::kInvalidParameter, "the secret's value is not a Redis secret: " + what);
-}
-
-void WipeJsonString(bj::object& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it != obj.end() && it->value().is_string()) {
-    bj::string& s = it->value().get_string();
-    SecureWipe(s.data(), s.size());
-  }
 }
 
 struct ReplyDeleter {
@@ -96,25 +89,7 @@ Result<RedisSecret> ParseRedisSecret(std::string_view text) {
   if (!parsed.ok() || !parsed->is_object()) return FieldError("it is not a JSON object");
   bj::object& obj = parsed->get_object();
   RedisSecret s;
-  auto required = [&](std::string_view key, std::string& out) -> Status {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->value().is_null()) {
-      return FieldError(std::string(key) + " key is missing");
-    }
-    if (!it->value().is_string()) return FieldError(std::string(key) + " must be a string");
-    out = std::string(it->value().get_string());
-    return OkStatus();
-  };
-  ARCA_RETURN_IF_ERROR(required("engine", s.engine));
-  ARCA_RETURN_IF_ERROR(required("host", s.host));
-  ARCA_RETURN_IF_ERROR(required("username", s.username));
-  {
-    auto it = obj.find("password");
-    if (it == obj.end() || it->value().is_null()) return FieldError("password key is missing");
-    if (!it->value().is_string()) return FieldError("password must be a string");
-    s.password = SecretBytes::CopyOf(it->value().get_string());
-    WipeJsonString(obj, "password");
-  }
+  ARCA_RETURN_IF_ERROR(ReadCredentialFields(obj, "Redis", s.engine, s.host, s.username, s.password));
   if (s.engine != "redis") return FieldError("engine must be redis");
   if (s.host.empty()) return FieldError("host is empty");
   if (s.username.empty()) return FieldError("username is empty");

@@ -1,6 +1,7 @@
 #include "rotation/rotator.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 
 #include "core/access.h"
 #include "rotation/postgres_rotator.h"
@@ -154,6 +155,38 @@ Result<std::shared_ptr<Rotator>> RotatorRegistry::Find(std::string_view lambda_a
                      std::string(lambda_arn) + "); known rotators: " + known + ".");
   }
   return it->second;
+}
+
+Status ReadCredentialFields(boost::json::object& obj, std::string_view kind, std::string& engine,
+                            std::string& host, std::string& username, SecretBytes& password) {
+  auto field_error = [kind](const std::string& what) {
+    return Error(Code::kInvalidParameter,
+                 "the secret's value is not a " + std::string(kind) + " secret: " + what);
+  };
+  auto required = [&](std::string_view key) -> Result<const boost::json::string*> {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->value().is_null()) return field_error(std::string(key) + " key is missing");
+    if (!it->value().is_string()) return field_error(std::string(key) + " must be a string");
+    return &it->value().get_string();
+  };
+  ARCA_ASSIGN_OR_RETURN(const boost::json::string* e, required("engine"));
+  engine = std::string(*e);
+  ARCA_ASSIGN_OR_RETURN(const boost::json::string* h, required("host"));
+  host = std::string(*h);
+  ARCA_ASSIGN_OR_RETURN(const boost::json::string* u, required("username"));
+  username = std::string(*u);
+  ARCA_ASSIGN_OR_RETURN(const boost::json::string* pw, required("password"));
+  password = SecretBytes::CopyOf(std::string_view(pw->data(), pw->size()));
+  WipeJsonString(obj, "password");
+  return OkStatus();
+}
+
+void WipeJsonString(boost::json::object& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it != obj.end() && it->value().is_string()) {
+    boost::json::string& s = it->value().get_string();
+    SecureWipe(s.data(), s.size());
+  }
 }
 
 }  // namespace arca::rotation

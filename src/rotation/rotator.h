@@ -19,6 +19,10 @@
 #include "core/secret_bytes.h"
 #include "secrets/service.h"
 
+namespace boost::json {
+class object;
+}
+
 namespace arca::rotation {
 
 // The Secrets Manager operations a rotation function uses, on secrets of one region.
@@ -98,5 +102,15 @@ class RotatorRegistry {
  private:
   std::map<std::string, std::shared_ptr<Rotator>, std::less<>> rotators_;
 };
+
+// The members every database credential secret has in AWS's JSON shape, read from the parsed
+// SecretString `obj`: engine, host, username and password (strings, required). The password is
+// copied into `password` and wiped in `obj`. Errors are kInvalidParameter "the secret's value is not
+// a KIND secret: ...".
+Status ReadCredentialFields(boost::json::object& obj, std::string_view kind, std::string& engine,
+                            std::string& host, std::string& username, SecretBytes& password);
+
+// Wipes the bytes of string member `key` of `obj`, if it is one.
+void WipeJsonString(boost::json::object& obj, std::string_view key);
 
 }  // namespace arca::rotation
