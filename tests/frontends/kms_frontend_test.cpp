@@ -159,6 +159,12 @@ TEST_F(KmsFrontendTest, ErrorsCarryKmsNames) {
   std::tie(type, status, message) = Fail("CreateAlias", {{"AliasName", "alias/aws/x"}, {"TargetKeyId", id}});
   EXPECT_EQ(type, "NotAuthorizedException");
 
+  // Errors the shared decoding leaves generic get KMS's names, never another service's.
+  std::tie(type, status, message) = Fail("ListKeys", {{"Limit", 0}});
+  EXPECT_EQ(type, "ValidationException");
+  std::tie(type, status, message) = Fail("GenerateRandom", {{"NumberOfBytes", "many"}});
+  EXPECT_TRUE(type == "ValidationException" || type == "SerializationException") << type;
+
   // The header names the type in KMS's namespace.
   auto r = Run("DescribeKey", *bj::parse(R"({"KeyId":"nope"})").if_object());
   ASSERT_FALSE(r.ok());

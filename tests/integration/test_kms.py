@@ -222,6 +222,10 @@ class KmsApiTest(ArcaTestCase):
         names = {e["EventName"] for e in events}
         self.assertIn("Encrypt", names)
         self.assertIn("CreateKey", names)
+        # CloudTrail records KMS's cryptographic operations as read-only, key changes as writes.
+        read_only = {e["EventName"]: json.loads(e["CloudTrailEvent"])["readOnly"] for e in events}
+        self.assertIs(read_only["Encrypt"], True)
+        self.assertIs(read_only["CreateKey"], False)
         self.assertNotIn(b"audited plaintext 8d1f", self.server.all_logs_bytes())
         audit_dir = os.path.join(self.server.data_dir, "audit")
         for root, _, files in os.walk(audit_dir):
@@ -258,6 +262,21 @@ class SecretsUnderCustomerKeysTest(ArcaTestCase):
         self.assertEqual(self.sm.get_secret_value(SecretId=name)["SecretString"], "under a cmk")
         self.sm.put_secret_value(SecretId=name, SecretString="new")
         self.assertEqual(self.sm.get_secret_value(SecretId=name)["SecretString"], "new")
+
+    def test_key_pending_deletion_makes_the_secret_unreadable_until_cancelled(self):
+        key = self.new_key()
+        name = unique("doomed")
+        self.sm.create_secret(Name=name, SecretString="under a doomed key", KmsKeyId=key["KeyId"])
+        self.kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+        with self.assertAwsError("DecryptionFailure"):
+            self.sm.get_secret_value(SecretId=name)
+        with self.assertAwsError("EncryptionFailure"):
+            self.sm.put_secret_value(SecretId=name, SecretString="new")
+        # Metadata stays readable; only the value is locked.
+        self.assertEqual(self.sm.describe_secret(SecretId=name)["KmsKeyId"], key["KeyId"])
+        self.kms.cancel_key_deletion(KeyId=key["KeyId"])
+        self.kms.enable_key(KeyId=key["KeyId"])
+        self.assertEqual(self.sm.get_secret_value(SecretId=name)["SecretString"], "under a doomed key")
 
     def test_alias_and_unknown_key(self):
         key = self.new_key()
@@ -356,6 +375,41 @@ class KmsCliTest(ArcaTestCase):
             rc, _, err = self.server.aws("kms", "encrypt", "--key-id", key, "--plaintext", f"fileb://{plain}")
             self.assertIn(rc, (254, 255), err)
             self.assertIn("(DisabledException)", err)
+
+    def test_data_keys_rotation_and_a_secret_under_a_disabled_key(self):
+        key = self.ok("kms", "create-key", "--description", "cli data keys")["KeyMetadata"]["KeyId"]
+        dk = self.ok("kms", "generate-data-key", "--key-id", key, "--key-spec", "AES_256",
+                     "--encryption-context", "purpose=cli")
+        self.assertEqual(len(base64.b64decode(dk["Plaintext"])), 32)
+        with tempfile.TemporaryDirectory() as d:
+            blob = os.path.join(d, "dk.bin")
+            with open(blob, "wb") as f:
+                f.write(base64.b64decode(dk["CiphertextBlob"]))
+            out = self.ok("kms", "decrypt", "--ciphertext-blob", f"fileb://{blob}",
+                          "--encryption-context", "purpose=cli")
+            self.assertEqual(out["Plaintext"], dk["Plaintext"])
+            rc, _, err = self.server.aws("kms", "decrypt", "--ciphertext-blob", f"fileb://{blob}")
+            self.assertIn(rc, (254, 255))
+            self.assertIn("(InvalidCiphertextException)", err)
+            wo = self.ok("kms", "generate-data-key-without-plaintext", "--key-id", key, "--number-of-bytes", "16")
+            self.assertNotIn("Plaintext", wo)
+            # Rotation keeps the old material: the data key made before it still decrypts.
+            self.ok("kms", "enable-key-rotation", "--key-id", key)
+            self.assertTrue(self.ok("kms", "get-key-rotation-status", "--key-id", key)["KeyRotationEnabled"])
+            self.server.call("RotateKeyOnDemand", {"KeyId": key}, prefix="TrentService", service="kms")
+            out = self.ok("kms", "decrypt", "--ciphertext-blob", f"fileb://{blob}",
+                          "--encryption-context", "purpose=cli")
+            self.assertEqual(out["Plaintext"], dk["Plaintext"])
+        name = unique("cli-cmk")
+        self.ok("secretsmanager", "create-secret", "--name", name, "--secret-string", "cli value",
+                "--kms-key-id", key)
+        self.ok("kms", "disable-key", "--key-id", key)
+        rc, _, err = self.server.aws("secretsmanager", "get-secret-value", "--secret-id", name)
+        self.assertIn(rc, (254, 255))
+        self.assertIn("(DecryptionFailure)", err)
+        self.ok("kms", "enable-key", "--key-id", key)
+        out = self.ok("secretsmanager", "get-secret-value", "--secret-id", name)
+        self.assertEqual(out["SecretString"], "cli value")
 
 
 if __name__ == "__main__":

@@ -65,8 +65,11 @@ void RecordUnauthenticated(const RequestHooks& hooks, std::string_view service, 
 }
 
 bool IsReadOnlyOperation(std::string_view op) {
+  // CloudTrail also records KMS's cryptographic operations as read-only: they change no resource.
   return op.starts_with("Get") || op.starts_with("List") || op.starts_with("Describe") ||
-         op.starts_with("BatchGet") || op.starts_with("Lookup") || op.starts_with("Validate");
+         op.starts_with("BatchGet") || op.starts_with("Lookup") || op.starts_with("Validate") ||
+         op == "Encrypt" || op == "Decrypt" || op == "ReEncrypt" || op.starts_with("GenerateDataKey") ||
+         op == "GenerateRandom";
 }
 
 RequestScope::RequestScope(const RequestHooks& hooks, OperationContext& ctx, std::string_view service,

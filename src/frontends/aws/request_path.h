@@ -35,7 +35,8 @@ struct RequestHooks {
   std::function<void(std::string_view, std::string_view, std::string_view)> on_denied;
 };
 
-// CloudTrail's readOnly: the call only reads (Get*, List*, Describe*, BatchGet*, Lookup*, Validate*).
+// CloudTrail's readOnly: the call only reads (Get*, List*, Describe*, BatchGet*, Lookup*, Validate*,
+// and KMS's Encrypt, Decrypt, ReEncrypt, GenerateDataKey*, GenerateRandom).
 bool IsReadOnlyOperation(std::string_view operation);
 
 // Counts a request that failed before its caller was known (no gate, no record).
