@@ -216,6 +216,7 @@ Result<http::ClientResponse> Perform(const ClientOptions& options, const Credent
   post.timeout = options.timeout;
   post.connect_timeout = std::min(options.timeout, std::chrono::milliseconds(10000));
   post.ca_file = options.ca_bundle;
+  post.ca_pem = options.ca_pem;
   post.max_body_bytes = kMaxResponseBytes;
 
   http::ClientRequest request;

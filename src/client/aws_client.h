@@ -23,6 +23,7 @@ struct ClientOptions {
   std::string endpoint = "http://127.0.0.1:8200";  // scheme://host[:port], no path
   std::string region = "us-east-1";
   std::string ca_bundle;                  // PEM file for https endpoints; the system's when empty
+  std::string ca_pem;                     // the same as PEM text (a store's caBundle); wins over ca_bundle
   std::chrono::milliseconds timeout{30000};
   int max_attempts = 4;                   // first try included
   std::chrono::milliseconds base_backoff{100};

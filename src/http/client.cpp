@@ -22,6 +22,9 @@ struct Transfer {
   ClientResponse* response = nullptr;
   std::size_t max_body_bytes = 0;
   bool body_too_large = false;
+  const StreamSink* sink = nullptr;  // Stream(): the body goes here instead
+  const std::atomic<bool>* cancel = nullptr;
+  bool stopped = false;  // the sink or cancel ended the transfer
 };
 
 // Appends to the body without leaving copies of earlier bytes in freed memory: when the string must
@@ -40,6 +43,13 @@ void AppendWiping(std::string& out, const char* data, std::size_t n) {
 std::size_t CollectBody(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t bytes = size * n;
+  if (t->sink != nullptr) {
+    if ((t->cancel != nullptr && t->cancel->load()) || !(*t->sink)(std::string_view(data, bytes))) {
+      t->stopped = true;
+      return 0;
+    }
+    return bytes;
+  }
   std::string& body = t->response->body;
   if (body.size() + bytes > t->max_body_bytes) {
     t->body_too_large = true;
@@ -55,7 +65,14 @@ std::size_t CollectHeader(char* data, std::size_t size, std::size_t n, void* use
   std::string_view line(data, bytes);
   if (line.starts_with("HTTP/")) {
     // A new response head (after a 100 Continue or an interim answer): only the last one counts.
+    // Its status is known here already, before the body reaches a stream's sink.
     t->response->headers.clear();
+    const std::size_t sp = line.find(' ');
+    if (sp != std::string_view::npos && line.size() >= sp + 4) {
+      int code = 0;
+      for (char ch : line.substr(sp + 1, 3)) code = code * 10 + (ch >= '0' && ch <= '9' ? ch - '0' : 0);
+      t->response->status = code;
+    }
     return bytes;
   }
   const std::size_t colon = line.find(':');
@@ -65,6 +82,24 @@ std::size_t CollectHeader(char* data, std::size_t size, std::size_t n, void* use
   t->response->headers.emplace_back(std::move(name),
                                     std::string(TrimSpace(line.substr(colon + 1))));
   return bytes;
+}
+
+// Called by curl about once a second and on progress; ends a cancelled stream.
+int CheckCancel(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->cancel != nullptr && t->cancel->load()) {
+    t->stopped = true;
+    return 1;
+  }
+  return 0;
+}
+
+void SetBlob(CURL* c, CURLoption option, const std::string& pem) {
+  curl_blob blob{};
+  blob.data = const_cast<char*>(pem.data());
+  blob.len = pem.size();
+  blob.flags = CURL_BLOB_COPY;
+  curl_easy_setopt(c, option, &blob);
 }
 
 bool IsTlsError(CURLcode rc) {
@@ -126,7 +161,10 @@ std::string_view ClientResponse::Header(std::string_view lower_name) const {
   return {};
 }
 
-Result<ClientResponse> Send(const ClientRequest& request, const PostOptions& options) {
+namespace {
+
+// One transfer, shared by Send and Stream.
+Status Perform(const ClientRequest& request, const PostOptions& options, Transfer& transfer) {
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
   if (!curl) return Error(Code::kInternal, "internal", "curl_easy_init failed");
@@ -146,12 +184,7 @@ Result<ClientResponse> Send(const ClientRequest& request, const PostOptions& opt
   }
   add_header("Expect:");  // no 100-continue round trip for larger bodies
 
-  ClientResponse response;
-  Transfer transfer;
-  transfer.response = &response;
-  transfer.max_body_bytes = options.max_body_bytes;
   char error_buffer[CURL_ERROR_SIZE] = {0};
-
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -160,6 +193,8 @@ Result<ClientResponse> Send(const ClientRequest& request, const PostOptions& opt
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else if (request.method == "DELETE" && request.body.empty()) {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
   } else {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
@@ -173,29 +208,68 @@ Result<ClientResponse> Send(const ClientRequest& request, const PostOptions& opt
                    static_cast<long>(options.connect_timeout.count()));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options.insecure_skip_verify ? 0L : 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, options.insecure_skip_verify ? 0L : 2L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &CollectBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &CollectHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &transfer);
-  if (!options.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
+  if (!options.ca_pem.empty()) {
+    SetBlob(c, CURLOPT_CAINFO_BLOB, options.ca_pem);
+  } else if (!options.ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
+  }
+  if (!options.client_cert_pem.empty()) {
+    SetBlob(c, CURLOPT_SSLCERT_BLOB, options.client_cert_pem);
+    curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+  }
+  if (!options.client_key_pem.empty()) {
+    SetBlob(c, CURLOPT_SSLKEY_BLOB, options.client_key_pem);
+    curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+  }
+  if (transfer.cancel != nullptr) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &CheckCancel);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &transfer);
+  }
 
   const CURLcode rc = curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  transfer.response->status = static_cast<int>(status);
   if (transfer.body_too_large) {
     return Error(Code::kUnavailable, "the response from " + request.url + " is larger than " +
                                          std::to_string(options.max_body_bytes) + " bytes");
   }
+  if (transfer.stopped) return OkStatus();
   if (rc != CURLE_OK) {
     return Error(
         Code::kUnavailable,
         "could not reach " + request.url + ": " + DescribeFailure(c, rc, error_buffer, options),
         curl_easy_strerror(rc));
   }
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  response.status = static_cast<int>(status);
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<ClientResponse> Send(const ClientRequest& request, const PostOptions& options) {
+  ClientResponse response;
+  Transfer transfer;
+  transfer.response = &response;
+  transfer.max_body_bytes = options.max_body_bytes;
+  ARCA_RETURN_IF_ERROR(Perform(request, options, transfer));
   return response;
+}
+
+Status Stream(const ClientRequest& request, const PostOptions& options, const StreamSink& on_data,
+              const std::atomic<bool>* cancel, ClientResponse* head) {
+  ClientResponse scratch;
+  Transfer transfer;
+  transfer.response = head != nullptr ? head : &scratch;
+  transfer.sink = &on_data;
+  transfer.cancel = cancel;
+  return Perform(request, options, transfer);
 }
 
 Result<ClientResponse> Post(const std::string& url, const std::string& body,

@@ -26,6 +26,7 @@
 #include "client/aws_client.h"
 #include "crypto/hash.h"
 #include "operator/aws_source.h"
+#include "operator/stores.h"
 
 namespace arca::op {
 
@@ -331,60 +332,95 @@ namespace {
 
 // ---- stores --------------------------------------------------------------------------------------
 
-// A private directory for CA bundles written from the manifest; removed on destruction.
-// Thread-safety: used by RunSync's thread only.
-class TempDir {
- public:
-  TempDir() = default;
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    if (path_.empty()) return;
-    auto files = ListFiles(path_);
-    if (files.ok()) {
-      for (const auto& f : *files) unlink(Join(path_, f).c_str());
-    }
-    rmdir(path_.c_str());
-  }
-
-  Result<std::string> Write(const std::string& name, std::string_view content) {
-    if (path_.empty()) {
-      const char* base = std::getenv("TMPDIR");
-      std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/arca-sync-XXXXXX";
-      std::vector<char> buf(tmpl.begin(), tmpl.end());
-      buf.push_back('\0');
-      if (mkdtemp(buf.data()) == nullptr) return IoError("cannot create a temporary directory from", tmpl, errno);
-      path_ = buf.data();
-    }
-    ARCA_RETURN_IF_ERROR(WriteAtomic(path_, name, content));
-    return Join(path_, name);
-  }
-
- private:
-  std::string path_;
-};
-
-std::optional<std::string> XmlText(std::string_view xml, std::string_view tag) {
-  const std::string open = "<" + std::string(tag) + ">";
-  const std::string close = "</" + std::string(tag) + ">";
-  const std::size_t a = xml.find(open);
-  if (a == std::string_view::npos) return std::nullopt;
-  const std::size_t b = xml.find(close, a + open.size());
-  if (b == std::string_view::npos) return std::nullopt;
-  return std::string(xml.substr(a + open.size(), b - a - open.size()));
-}
-
 bool NamespaceMatches(const std::string& want, const std::string& have) {
   return want.empty() || have.empty() || want == have;
 }
+
+// A store's references resolved against the manifest file: v1 Secrets and ConfigMaps in FILE, the
+// `arca` commands' endpoint and credential chain.
+// Thread-safety: used by RunSync's thread only.
+class FileStoreContext : public StoreContext {
+ public:
+  FileStoreContext(const SyncOptions& options, const Manifests& manifests, std::ostream& err,
+                   std::set<std::string>& said)
+      : options_(options), manifests_(manifests), err_(err), said_(said) {}
+
+  Result<SecretBytes> SecretKey(const std::string& ns, const std::string& name, const std::string& key,
+                                const std::string& field) override {
+    const KubeObject* obj = FindObject("Secret", name, ns);
+    if (obj == nullptr) {
+      return Error(Code::kMissingAuthentication,
+                   field + " names Secret " + name + ", which is not in " + options_.file +
+                       " (add it as a v1 Secret document)");
+    }
+    auto it = obj->data.find(key);
+    if (it == obj->data.end()) {
+      return Error(Code::kMissingAuthentication, field + ": Secret " + name + " has no key " + key);
+    }
+    return it->second.Clone();
+  }
+
+  Result<std::string> CaBundle(const CaProvider& p, const std::string& ns, const std::string& store) override {
+    const KubeObject* obj = FindObject(p.type, p.name, ns);
+    if (obj == nullptr || !obj->data.contains(p.key)) {
+      return Error(Code::kInvalidParameter, store + ": caProvider names " + p.type + " " + p.name + " key " + p.key +
+                                                ", which is not in " + options_.file);
+    }
+    return std::string(obj->data.at(p.key).view());
+  }
+
+  // Never asked: Stores::Resolve replaces auth.jwt by the credential chain before building a source.
+  Result<ServiceAccountToken> Token(const std::string&, const std::string&, const std::vector<std::string>&) override {
+    return Error(Code::kInvalidParameter, "auth.jwt needs a Kubernetes service account");
+  }
+
+  client::ClientOptions BaseOptions(std::string_view service_env) const override {
+    client::ClientOptions o;
+    o.endpoint = client::ResolveEndpoint(options_.endpoint, service_env, options_.env);
+    while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
+    o.region = client::ResolveRegion(options_.region, options_.profile, options_.env);
+    o.ca_bundle = client::ResolveCaBundle(options_.ca_bundle, options_.profile, options_.env);
+#ifdef ARCA_VERSION
+    o.user_agent = "arca-sync/" ARCA_VERSION;
+#else
+    o.user_agent = "arca-sync";
+#endif
+    return o;
+  }
+
+  Result<client::Credentials> DefaultCredentials(const client::ClientOptions& sts) override {
+    client::ChainOptions chain;
+    chain.profile = options_.profile;
+    return client::ResolveCredentials(
+        chain, options_.env, [sts](const std::string& role, const std::string& session, const std::string& token) {
+          return client::AssumeRoleWithWebIdentity(sts, role, session, token);
+        });
+  }
+
+  void Note(const std::string& note) override {
+    if (said_.insert(note).second) err_ << "arca sync: " << note << "\n";
+  }
+
+ private:
+  const KubeObject* FindObject(const std::string& kind, const std::string& name, const std::string& ns) const {
+    for (const auto& obj : manifests_.objects) {
+      if (obj.kind == kind && obj.name == name && NamespaceMatches(ns, obj.namespace_)) return &obj;
+    }
+    return nullptr;
+  }
+
+  const SyncOptions& options_;
+  const Manifests& manifests_;
+  std::ostream& err_;
+  std::set<std::string>& said_;
+};
 
 // Builds and caches the SecretSource of each store an ExternalSecret names.
 // Thread-safety: used by RunSync's thread only.
 class Stores {
  public:
-  Stores(const SyncOptions& options, const Manifests& manifests, TempDir& tmp, std::ostream& err,
-         std::set<std::string>& said)
-      : options_(options), manifests_(manifests), tmp_(tmp), err_(err), said_(said) {}
+  Stores(const SyncOptions& options, const Manifests& manifests, std::ostream& err, std::set<std::string>& said)
+      : options_(options), manifests_(manifests), ctx_(options, manifests, err, said) {}
 
   Result<SecretSource*> Resolve(const ExternalSecret& es, const std::optional<StoreRef>& entry) {
     const std::optional<StoreRef>& ref = entry ? entry : es.store;
@@ -404,11 +440,19 @@ class Stores {
     if (store == nullptr) {
       ARCA_ASSIGN_OR_RETURN(src, Default());
       if (ref) {
-        Say(ref->kind + " " + ref->name + " is not in " + options_.file + ": reading from " + src->Describe() +
-            " with the AWS credential chain");
+        ctx_.Note(ref->kind + " " + ref->name + " is not in " + options_.file + ": reading from " + src->Describe() +
+                  " with the AWS credential chain");
       }
     } else {
-      ARCA_ASSIGN_OR_RETURN(src, FromStore(*store, es));
+      SecretStore effective = *store;
+      if (effective.auth.service_account && !(effective.auth.access_key_id && effective.auth.secret_access_key)) {
+        // No cluster to ask for a token: the credential chain stands in for the service account.
+        ctx_.Note(store->kind + " " + store->name +
+                  ": auth.jwt needs a Kubernetes service account; arca sync uses the AWS credential chain instead "
+                  "(AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE work)");
+        effective.auth.service_account.reset();
+      }
+      ARCA_ASSIGN_OR_RETURN(src, SourceForStore(effective, es.namespace_, ctx_, "arca-sync"));
     }
     SecretSource* raw = src.get();
     sources_[cache_key] = std::move(src);
@@ -416,153 +460,17 @@ class Stores {
   }
 
  private:
-  void Say(const std::string& note) {
-    if (said_.insert(note).second) err_ << "arca sync: " << note << "\n";
-  }
-
-  client::ClientOptions BaseOptions(std::string_view service_env) const {
-    client::ClientOptions o;
-    o.endpoint = client::ResolveEndpoint(options_.endpoint, service_env, options_.env);
-    while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
-    o.region = client::ResolveRegion(options_.region, options_.profile, options_.env);
-    o.ca_bundle = client::ResolveCaBundle(options_.ca_bundle, options_.profile, options_.env);
-#ifdef ARCA_VERSION
-    o.user_agent = "arca-sync/" ARCA_VERSION;
-#else
-    o.user_agent = "arca-sync";
-#endif
-    return o;
-  }
-
-  Result<client::Credentials> Chain(const client::ClientOptions& sts) const {
-    client::ChainOptions chain;
-    chain.profile = options_.profile;
-    return client::ResolveCredentials(
-        chain, options_.env, [sts](const std::string& role, const std::string& session, const std::string& token) {
-          return client::AssumeRoleWithWebIdentity(sts, role, session, token);
-        });
-  }
-
   Result<std::unique_ptr<SecretSource>> Default() {
-    client::ClientOptions o = BaseOptions("SECRETS_MANAGER");
-    client::ClientOptions sts = o;
-    sts.endpoint = client::ResolveEndpoint(options_.endpoint, "STS", options_.env);
-    ARCA_ASSIGN_OR_RETURN(client::Credentials creds, Chain(sts));
+    client::ClientOptions o = ctx_.BaseOptions("SECRETS_MANAGER");
+    ARCA_ASSIGN_OR_RETURN(client::Credentials creds, ctx_.DefaultCredentials(ctx_.BaseOptions("STS")));
     const std::string desc = "Secrets Manager at " + o.endpoint + " (" + o.region + ")";
     auto c = std::make_shared<const client::AwsClient>(std::move(o), std::move(creds));
     return NewSecretsManagerSource(ClientCall(c, "secretsmanager", "secretsmanager"), "", desc);
   }
 
-  const KubeObject* FindObject(const std::string& kind, const std::string& name, const std::string& ns,
-                               const ExternalSecret& es) const {
-    for (const auto& obj : manifests_.objects) {
-      if (obj.kind == kind && obj.name == name && NamespaceMatches(ns.empty() ? es.namespace_ : ns, obj.namespace_)) {
-        return &obj;
-      }
-    }
-    return nullptr;
-  }
-
-  Result<SecretBytes> KeyOf(const SecretKeyRef& ref, const std::string& field, const ExternalSecret& es) const {
-    const KubeObject* obj = FindObject("Secret", ref.name, ref.namespace_, es);
-    if (obj == nullptr) {
-      return Error(Code::kMissingAuthentication,
-                   field + " names Secret " + ref.name + ", which is not in " + options_.file +
-                       " (add it as a v1 Secret document)");
-    }
-    auto it = obj->data.find(ref.key);
-    if (it == obj->data.end()) {
-      return Error(Code::kMissingAuthentication, field + ": Secret " + ref.name + " has no key " + ref.key);
-    }
-    return it->second.Clone();
-  }
-
-  Result<client::Credentials> AssumeRole(const client::ClientOptions& sts, client::Credentials base,
-                                         const std::string& role, const std::string& external_id) const {
-    client::AwsClient c(sts, std::move(base));
-    std::vector<std::pair<std::string, std::string>> params = {
-        {"RoleArn", role}, {"RoleSessionName", "arca-sync-" + std::to_string(std::time(nullptr))}};
-    if (!external_id.empty()) params.emplace_back("ExternalId", external_id);
-    ARCA_ASSIGN_OR_RETURN(std::string xml, c.CallQuery("sts", "AssumeRole", "2011-06-15", params));
-    client::Credentials out;
-    auto id = XmlText(xml, "AccessKeyId");
-    auto secret = XmlText(xml, "SecretAccessKey");
-    auto token = XmlText(xml, "SessionToken");
-    SecureWipe(xml);
-    if (!id || !secret) {
-      if (secret) SecureWipe(*secret);
-      return Error(Code::kInternal, "the AssumeRole answer for " + role + " has no credentials");
-    }
-    out.access_key_id = *id;
-    out.secret_access_key = SecretBytes::FromString(std::move(*secret));
-    out.session_token = token.value_or("");
-    out.source = "AssumeRole (" + role + ")";
-    return out;
-  }
-
-  Result<std::unique_ptr<SecretSource>> FromStore(const SecretStore& s, const ExternalSecret& es) {
-    const std::string name = s.kind + " " + s.name;
-    if (s.provider != "aws" && s.provider != "arca") {
-      return Error(Code::kInvalidParameter, name + " uses the " + s.provider +
-                                                " provider, which arca sync does not support (aws, arca)");
-    }
-    const bool ssm = s.provider == "aws" && s.service == "ParameterStore";
-    client::ClientOptions o = BaseOptions(ssm ? "SSM" : "SECRETS_MANAGER");
-    client::ClientOptions sts = o;
-    sts.endpoint = client::ResolveEndpoint(options_.endpoint, "STS", options_.env);
-    if (!s.region.empty()) o.region = sts.region = s.region;
-    if (s.provider == "arca") {
-      o.endpoint = sts.endpoint = s.server;
-      while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
-      sts.endpoint = o.endpoint;
-      if (!s.ca_bundle.empty()) {
-        ARCA_ASSIGN_OR_RETURN(o.ca_bundle, tmp_.Write(s.kind + "-" + s.name + "-ca.pem", s.ca_bundle));
-      } else if (s.ca_provider) {
-        const KubeObject* obj = FindObject(s.ca_provider->type, s.ca_provider->name, s.ca_provider->namespace_, es);
-        if (obj == nullptr || !obj->data.contains(s.ca_provider->key)) {
-          return Error(Code::kInvalidParameter, name + ": caProvider names " + s.ca_provider->type + " " +
-                                                    s.ca_provider->name + " key " + s.ca_provider->key +
-                                                    ", which is not in " + options_.file);
-        }
-        ARCA_ASSIGN_OR_RETURN(o.ca_bundle, tmp_.Write(s.kind + "-" + s.name + "-ca.pem",
-                                                      obj->data.at(s.ca_provider->key).view()));
-      }
-      sts.ca_bundle = o.ca_bundle;
-    }
-    client::Credentials creds;
-    if (s.auth.access_key_id && s.auth.secret_access_key) {
-      ARCA_ASSIGN_OR_RETURN(SecretBytes id, KeyOf(*s.auth.access_key_id, "auth.secretRef.accessKeyIDSecretRef", es));
-      ARCA_ASSIGN_OR_RETURN(creds.secret_access_key,
-                            KeyOf(*s.auth.secret_access_key, "auth.secretRef.secretAccessKeySecretRef", es));
-      creds.access_key_id = std::string(id.view());
-      if (s.auth.session_token) {
-        ARCA_ASSIGN_OR_RETURN(SecretBytes token,
-                              KeyOf(*s.auth.session_token, "auth.secretRef.sessionTokenSecretRef", es));
-        creds.session_token = std::string(token.view());
-      }
-      creds.source = name + " auth.secretRef";
-    } else {
-      if (s.auth.service_account) {
-        Say(name + ": auth.jwt needs a Kubernetes service account; arca sync uses the AWS credential chain "
-                   "instead (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE work)");
-      }
-      ARCA_ASSIGN_OR_RETURN(creds, Chain(sts));
-    }
-    if (!s.role.empty()) {
-      ARCA_ASSIGN_OR_RETURN(creds, AssumeRole(sts, std::move(creds), s.role, s.external_id));
-    }
-    const std::string desc = std::string(ssm ? "Parameter Store" : "Secrets Manager") + " at " + o.endpoint +
-                             " (" + o.region + ", " + name + ")";
-    auto c = std::make_shared<const client::AwsClient>(std::move(o), std::move(creds));
-    if (ssm) return NewParameterStoreSource(ClientCall(c, "ssm", "AmazonSSM"), s.prefix, desc);
-    return NewSecretsManagerSource(ClientCall(c, "secretsmanager", "secretsmanager"), s.prefix, desc);
-  }
-
   const SyncOptions& options_;
   const Manifests& manifests_;
-  TempDir& tmp_;
-  std::ostream& err_;
-  std::set<std::string>& said_;
+  FileStoreContext ctx_;
   std::map<std::string, std::unique_ptr<SecretSource>> sources_;
 };
 
@@ -728,11 +636,10 @@ int RunSync(const SyncOptions& o, std::ostream& out, std::ostream& err) {
   auto loaded = Load(o, err);
   if (!loaded.ok()) return cli::kExitUsage;
   Manifests current = std::move(loaded).value();
-  TempDir tmp;
   std::set<std::string> said;
 
   if (!o.watch) {
-    Stores stores(o, current, tmp, err, said);
+    Stores stores(o, current, err, said);
     int status = cli::kExitOk;
     for (const auto& es : current.external_secrets) {
       const int rc = SyncOne(o, es, stores, out, err);
@@ -772,7 +679,7 @@ int RunSync(const SyncOptions& o, std::ostream& out, std::ostream& err) {
     const auto now = Clock::now();
     bool ran = false;
     {
-      Stores stores(o, current, tmp, err, said);  // fresh clients (and credentials) every pass
+      Stores stores(o, current, err, said);  // fresh clients (and credentials) every pass
       for (auto& s : schedule) {
         if (s.due > now || g_stop != 0) continue;
         ran = true;
