@@ -87,7 +87,7 @@ std::string OperatorMetrics::Render() const {
   out += "arca_operator_sync_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(latency_count_) + "\n";
   out += "arca_operator_sync_latency_seconds_sum " + Number(latency_sum_) + "\n";
   out += "arca_operator_sync_latency_seconds_count " + std::to_string(latency_count_) + "\n";
-  out += "# HELP arca_operator_leader 1 while this replica holds the leader lease\n";
+  out += "# HELP arca_operator_leader Whether this replica holds the leader lease (1) or not (0)\n";
   out += "# TYPE arca_operator_leader gauge\n";
   out += std::string("arca_operator_leader ") + (leader_ ? "1" : "0") + "\n";
   return out;
