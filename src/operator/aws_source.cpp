@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -67,7 +69,42 @@ class SecretsManagerSource final : public SecretSource {
       : call_(std::move(call)), prefix_(std::move(prefix)), description_(std::move(description)) {}
 
   Result<SecretBytes> GetValue(const std::string& key, const std::string& version) override {
-    return Fetch(prefix_ + key, version);
+    const std::string id = prefix_ + key;
+    if (version.empty() || version == "AWSCURRENT") {
+      if (auto it = prefetched_.find(id); it != prefetched_.end()) {
+        SecretBytes v = std::move(it->second);
+        prefetched_.erase(it);
+        return v;
+      }
+    }
+    return Fetch(id, version);
+  }
+
+  // ESO polls with one GetSecretValue per key; a sync that reads several keys here asks once per 20.
+  void Prefetch(const std::vector<std::string>& keys) override {
+    constexpr std::size_t kBatch = 20;  // BatchGetSecretValue's SecretIdList limit
+    for (std::size_t i = 0; i < keys.size(); i += kBatch) {
+      bj::array ids;
+      for (std::size_t j = i; j < std::min(keys.size(), i + kBatch); ++j) ids.push_back(bj::value(prefix_ + keys[j]));
+      const std::size_t asked = ids.size();
+      bj::object req;
+      req["SecretIdList"] = std::move(ids);
+      auto r = call_("BatchGetSecretValue", req);
+      if (!r.ok()) return;  // not allowed or not there: GetValue reads one by one
+      if (auto* list = r->if_contains("SecretValues"); list != nullptr && list->is_array()) {
+        for (auto& e : list->get_array()) {
+          if (!e.is_object()) continue;
+          const std::string name = Str(e.get_object(), "Name");
+          const std::string arn = Str(e.get_object(), "ARN");
+          auto v = TakeValue(e.get_object());
+          if (!v) continue;
+          for (std::size_t j = i; j < std::min(keys.size(), i + asked); ++j) {
+            const std::string id = prefix_ + keys[j];
+            if (id == name || id == arn) prefetched_[id] = v->Clone();
+          }
+        }
+      }
+    }
   }
 
   Result<std::map<std::string, std::string>> GetTags(const std::string& key, const std::string&) override {
@@ -131,6 +168,8 @@ class SecretsManagerSource final : public SecretSource {
   std::string Describe() const override { return description_; }
 
  private:
+  std::map<std::string, SecretBytes> prefetched_;  // by the id asked for
+
   Result<SecretBytes> Fetch(const std::string& id, const std::string& version) {
     bj::object req;
     req["SecretId"] = id;

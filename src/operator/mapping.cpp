@@ -1,6 +1,8 @@
 #include "operator/mapping.h"
 
 #include <cstdio>
+#include <map>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -254,8 +256,26 @@ Result<std::map<std::string, SecretBytes>> RewriteKeys(const std::vector<Rewrite
   return in;
 }
 
+// Tells each source which current values the sync will read, so it can batch them.
+void Prefetch(const ExternalSecret& es, const SourceResolver& sources) {
+  std::map<SecretSource*, std::set<std::string>> keys;
+  auto add = [&](const std::optional<StoreRef>& store, const RemoteRef& ref) {
+    if (ref.metadata == MetadataPolicy::kFetch || (!ref.version.empty() && ref.version != "AWSCURRENT")) return;
+    auto src = sources(store);
+    if (src.ok()) keys[*src].insert(ref.key);
+  };
+  for (const auto& d : es.data) add(d.store, d.remote_ref);
+  for (const auto& d : es.data_from) {
+    if (d.extract) add(d.store, *d.extract);
+  }
+  for (const auto& [src, set] : keys) {
+    if (set.size() >= 2) src->Prefetch(std::vector<std::string>(set.begin(), set.end()));
+  }
+}
+
 Result<DesiredSecret> ComputeSecret(const ExternalSecret& es, const SourceResolver& sources) {
   DesiredSecret out;
+  Prefetch(es, sources);
   Reader reader(sources);
   std::map<std::string, SecretBytes> provider;
   const bool skip_gone = es.target.deletion != DeletionPolicy::kRetain;

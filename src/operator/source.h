@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "core/secret_bytes.h"
@@ -41,6 +42,12 @@ class SecretSource {
   // dataFrom[].find: each matching secret's name (as the provider spells it: "shop/prod/db",
   // "/shop/prod/db") and current value.
   virtual Result<std::map<std::string, SecretBytes>> Find(const FindQuery& query) = 0;
+
+  // A hint that the current values of `keys` are about to be read (a sync's data and dataFrom.extract
+  // entries): a source that can read several secrets in one call (Secrets Manager's
+  // BatchGetSecretValue) does so here and serves the following GetValue calls from what it got.
+  // Failures are not reported: the GetValue that follows reads on its own and says what is wrong.
+  virtual void Prefetch(const std::vector<std::string>& keys) { (void)keys; }
 
   // For messages: "aws SecretsManager at http://127.0.0.1:8200 (us-east-1)".
   virtual std::string Describe() const = 0;

@@ -62,6 +62,35 @@ TEST(SecretsManagerSourceTest, VersionsAsEsoReadsThem) {
   EXPECT_EQ(deleted.error().message(), "secret pre/deleted is scheduled for deletion");
 }
 
+TEST(SecretsManagerSourceTest, PrefetchReadsSeveralKeysInOneBatch) {
+  FakeApi api;
+  bool deny_batch = false;
+  api.answer = [&](const std::string& op, const bj::object& req) -> Result<bj::object> {
+    if (op == "BatchGetSecretValue") {
+      if (deny_batch) return AwsError(Code::kAccessDenied, "AccessDeniedException", "no");
+      EXPECT_EQ(req.at("SecretIdList").as_array().size(), 2u);
+      return bj::object{{"SecretValues", bj::array{bj::object{{"Name", "p/a"}, {"ARN", "arn:a"}, {"SecretString", "A"}},
+                                                   bj::object{{"Name", "p/b"}, {"ARN", "arn:b"}, {"SecretString", "B"}}}},
+                        {"Errors", bj::array{}}};
+    }
+    return bj::object{{"SecretString", "single-" + std::string(req.at("SecretId").as_string())}};
+  };
+  auto src = NewSecretsManagerSource(api.Call(), "p/", "test");
+  src->Prefetch({"a", "b"});
+  ASSERT_EQ(api.calls.size(), 1u);
+  EXPECT_EQ(src->GetValue("a", "")->view(), "A");
+  EXPECT_EQ(src->GetValue("b", "AWSCURRENT")->view(), "B");
+  EXPECT_EQ(api.calls.size(), 1u);  // both served from the batch
+  EXPECT_EQ(src->GetValue("a", "AWSPREVIOUS")->view(), "single-p/a");  // another version: its own call
+  // A batch refused (no secretsmanager:BatchGetSecretValue) falls back to one call per key.
+  deny_batch = true;
+  api.calls.clear();
+  auto other = NewSecretsManagerSource(api.Call(), "p/", "test");
+  other->Prefetch({"a", "b"});
+  EXPECT_EQ(other->GetValue("a", "")->view(), "single-p/a");
+  EXPECT_EQ(api.calls.size(), 2u);
+}
+
 TEST(SecretsManagerSourceTest, TagsAndFind) {
   FakeApi api;
   api.answer = [](const std::string& op, const bj::object& req) -> Result<bj::object> {
