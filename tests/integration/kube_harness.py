@@ -6,6 +6,7 @@ finds its assets. Tests that need it are SKIPPED, saying so, when it is absent. 
 the API server directly (urllib, the cluster's CA and admin token), so no kubectl is needed.
 """
 
+import base64
 import json
 import os
 import shlex
@@ -144,6 +145,24 @@ class Cluster:
                 if time.time() > deadline:
                     raise AssertionError(f"CRD {n} not established")
                 time.sleep(0.2)
+
+    def service_account_kubeconfig(self, namespace, name, path):
+        """A kubeconfig that authenticates as ServiceAccount NAMESPACE/NAME (a TokenRequest token),
+        so a test runs the operator with exactly the rights its RBAC gives it."""
+        token = self.create(f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token", {
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "spec": {"expirationSeconds": 86400}})["status"]["token"]
+        with open(self.ca, "rb") as f:
+            ca = base64.b64encode(f.read()).decode()
+        config = {"apiVersion": "v1", "kind": "Config",
+                  "clusters": [{"name": "test", "cluster": {"server": self.api, "certificate-authority-data": ca}}],
+                  "users": [{"name": name, "user": {"token": token}}],
+                  "contexts": [{"name": "sa", "context": {"cluster": "test", "user": name}}],
+                  "current-context": "sa"}
+        with open(path, "w") as f:
+            json.dump(config, f)
+        os.chmod(path, 0o600)
+        return path
 
     # ---- the API server process (restarts) --------------------------------------------------------
 

@@ -46,12 +46,12 @@ def unb64(s):
 class Operator:
     """One `arca operator` process."""
 
-    def __init__(self, cluster, endpoint, name, extra=()):
+    def __init__(self, cluster, endpoint, name, extra=(), kubeconfig=None):
         self.name = name
         self.log_file = tempfile.NamedTemporaryFile(prefix=f"arca-operator-{name}-", suffix=".log", delete=False)
         env = clean_env({"AWS_ENDPOINT_URL": endpoint, "POD_NAME": name})
         self.proc = subprocess.Popen(
-            [arca_bin(), "operator", "--kubeconfig", cluster.kubeconfig, "--metrics-addr", "127.0.0.1:0",
+            [arca_bin(), "operator", "--kubeconfig", kubeconfig or cluster.kubeconfig, "--metrics-addr", "127.0.0.1:0",
              "--leader-election-namespace", "default", "--lease-duration", "3", "--renew-deadline", "2",
              "--retry-period", "300", "--watch-timeout", "30", *extra],
             stdout=self.log_file, stderr=self.log_file, env=env)
@@ -119,7 +119,10 @@ class OperatorTest(unittest.TestCase):
             cls.cluster.wait_crds(CRDS)
             cls.sm = cls.server.client()
             cls.key_id, cls.key_secret = cls.server.credentials()
-            cls.operator = Operator(cls.cluster, cls.server.endpoint, "op-a")
+            # The operator runs as its own ServiceAccount: its ClusterRole must be enough.
+            cls.operator_kubeconfig = cls.cluster.service_account_kubeconfig(
+                "arca-system", "arca-operator", os.path.join(cls.server.data_dir, "operator.kubeconfig"))
+            cls.operator = Operator(cls.cluster, cls.server.endpoint, "op-a", kubeconfig=cls.operator_kubeconfig)
         except BaseException:
             cls.teardown_all()
             raise
