@@ -33,6 +33,9 @@ struct Call {
   Protocol protocol = Protocol::kJson;
   std::string_view target;  // X-Amz-Target (JSON only)
   std::string body;
+  std::string method = "POST";
+  std::string path = "/";
+  std::string query;  // already SigV4-encoded, without '?'
 };
 
 // The endpoint's "scheme://authority" pieces.
@@ -220,8 +223,9 @@ Result<http::ClientResponse> Perform(const ClientOptions& options, const Credent
   post.max_body_bytes = kMaxResponseBytes;
 
   http::ClientRequest request;
-  request.method = "POST";
-  request.url = endpoint.url;
+  request.method = call.method;
+  request.url = endpoint.url + call.path.substr(call.path.starts_with("/") ? 1 : 0) +
+                (call.query.empty() ? "" : "?" + call.query);
   request.body = call.body;
   struct Wiper {
     std::string& s;
@@ -247,7 +251,8 @@ Result<http::ClientResponse> Perform(const ClientOptions& options, const Credent
       }
       crypto::sigv4::CanonicalInput in;
       in.method = request.method;
-      in.path = "/";
+      in.path = call.path;
+      in.query = call.query;
       in.headers = signed_headers;
       in.payload_hash = payload_hash;
       request.headers.emplace_back(
@@ -369,6 +374,28 @@ Result<boost::json::object> AwsClient::CallJson(std::string_view service, std::s
   }
   Result<http::ClientResponse> response = Perform(options_, &credentials_, call);
   SecureWipe(call.body);
+  if (!response.ok()) return std::move(response).error();
+  if (TrimSpace(response->body).empty()) return boost::json::object();
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(response->body, ec);
+  if (ec || !v.is_object()) {
+    return Error(Code::kInternal,
+                 "the server at " + options_.endpoint + " sent an answer that is not a JSON object",
+                 ec ? ec.message() : std::string());
+  }
+  return std::move(v.as_object());
+}
+
+Result<boost::json::object> AwsClient::CallGet(
+    std::string_view service, std::string_view path,
+    const std::vector<std::pair<std::string, std::string>>& query) const {
+  Call call;
+  call.service = service;
+  call.protocol = Protocol::kJson;
+  call.method = "GET";
+  call.path = std::string(path);
+  for (const auto& [k, v] : query) AppendParam(call.query, k, v);
+  Result<http::ClientResponse> response = Perform(options_, &credentials_, call);
   if (!response.ok()) return std::move(response).error();
   if (TrimSpace(response->body).empty()) return boost::json::object();
   boost::system::error_code ec;

@@ -46,6 +46,11 @@ class AwsClient {
   Result<boost::json::object> CallJson(std::string_view service, std::string_view target,
                                        const boost::json::object& request) const;
 
+  // A signed GET of `path` with `query` (Arca's own JSON endpoints, such as /arca/v1/changes);
+  // errors as CallJson.
+  Result<boost::json::object> CallGet(std::string_view service, std::string_view path,
+                                      const std::vector<std::pair<std::string, std::string>>& query) const;
+
   // The query protocol (IAM, STS): Action, Version and `params` form-encoded; returns the XML body.
   Result<std::string> CallQuery(std::string_view service, std::string_view action, std::string_view version,
                                 const std::vector<std::pair<std::string, std::string>>& params) const;

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/hash.h"
+#include "operator/changes.h"
 #include "operator/kube/informer.h"
 #include "operator/mapping.h"
 #include "operator/metrics.h"
@@ -373,6 +374,13 @@ class Controller::Impl {
           o["arcaDataHash"] = h;
         });
     for (kube::Informer* inf : Informers()) inf->watch_timeout = o_.watch_timeout;
+    if (o_.push) {
+      followers_ = std::make_unique<ChangeFollowers>(
+          [this](const std::string& server, const std::string& region, const std::string& key) {
+            Notify(server, region, key);
+          },
+          o_.push_wait);
+    }
   }
 
   std::vector<kube::Informer*> Informers() const {
@@ -388,6 +396,7 @@ class Controller::Impl {
     while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     queue_.Shutdown();
     worker.join();
+    if (followers_) followers_->Stop();
     for (auto& t : threads) t.join();
   }
 
@@ -408,13 +417,19 @@ class Controller::Impl {
   }
 
   void Notify(const std::string& server, const std::string& region, const std::string& key) {
-    const std::string exact = server + "\x1f" + region + "\x1f" + key;
-    const std::string any = server + "\x1f" + region + "\x1f*";
+    const std::string base = server + "\x1f" + region + "\x1f";
+    const std::string exact = base + key;
+    const std::string any = base + "*";
     std::vector<std::string> hit;
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [es, reads] : reads_) {
-        if (reads.contains(exact) || reads.contains(any)) hit.push_back(es);
+        bool match = reads.contains(exact) || reads.contains(any);
+        if (key.empty()) {
+          auto it = reads.lower_bound(base);
+          match = it != reads.end() && it->starts_with(base);
+        }
+        if (match) hit.push_back(es);
       }
       for (const auto& es : hit) {
         dirty_.insert(es);
@@ -582,8 +597,14 @@ class Controller::Impl {
       ARCA_ASSIGN_OR_RETURN(SecretStore store, ParseSecretStore(bj::serialize(*store_obj)));
       if (store.kind == "SecretStore" && store.namespace_.empty()) store.namespace_ = ns;
       ClusterStoreContext ctx(kc_, o_, MetaMap(*store_obj, "annotations")[std::string(kEndpointAnnotation)]);
-      ARCA_ASSIGN_OR_RETURN(std::unique_ptr<SecretSource> src, SourceForStore(store, ns, ctx, "arca-operator"));
-      if (store.provider == "arca") RecordReads(es, *ref, store, reads);
+      ARCA_ASSIGN_OR_RETURN(StoreClient client, ClientForStore(store, ns, ctx, "arca-operator"));
+      std::unique_ptr<SecretSource> src = SourceForClient(client, store.prefix);
+      if (store.provider == "arca" && followers_) {
+        const std::string& server = client.client->options().endpoint;
+        const std::string& region = client.client->options().region;
+        RecordReads(es, *ref, store.prefix, server + "\x1f" + region + "\x1f", reads);
+        followers_->Ensure(ref->kind + "/" + store_key, server, region, client.client);
+      }
       SecretSource* raw = src.get();
       sources[ref->kind + "/" + store_key] = std::move(src);
       return raw;
@@ -591,7 +612,11 @@ class Controller::Impl {
     auto desired = ComputeSecret(es, resolver);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!reads.empty()) reads_[key] = reads;
+      if (reads.empty()) {
+        reads_.erase(key);
+      } else {
+        reads_[key] = reads;
+      }
     }
     if (!desired.ok()) {
       Fail(*obj, OneLine(desired.error().message()), started, true);
@@ -624,22 +649,18 @@ class Controller::Impl {
 
   // The keys an ExternalSecret reads through an arca store, for Notify: "server|region|key", or
   // "server|region|*" for dataFrom.find.
-  static void RecordReads(const ExternalSecret& es, const StoreRef& ref, const SecretStore& store,
-                          std::set<std::string>& reads) {
-    std::string server = store.server;
-    while (!server.empty() && server.back() == '/') server.pop_back();
-    const std::string region = store.region.empty() ? "us-east-1" : store.region;
-    const std::string base = server + "\x1f" + region + "\x1f";
+  static void RecordReads(const ExternalSecret& es, const StoreRef& ref, const std::string& prefix,
+                          const std::string& base, std::set<std::string>& reads) {
     auto uses = [&](const std::optional<StoreRef>& entry) {
       const StoreRef& r = entry ? *entry : es.store.value_or(StoreRef{});
       return r.kind == ref.kind && r.name == ref.name;
     };
     for (const auto& d : es.data) {
-      if (uses(d.store)) reads.insert(base + store.prefix + d.remote_ref.key);
+      if (uses(d.store)) reads.insert(base + prefix + d.remote_ref.key);
     }
     for (const auto& d : es.data_from) {
       if (!uses(d.store)) continue;
-      if (d.extract) reads.insert(base + store.prefix + d.extract->key);
+      if (d.extract) reads.insert(base + prefix + d.extract->key);
       if (d.find) reads.insert(base + "*");
     }
   }
@@ -1026,6 +1047,7 @@ class Controller::Impl {
   OperatorMetrics& metrics_;
   WorkQueue queue_;
   std::unique_ptr<kube::Informer> es_, ces_, stores_, cstores_, namespaces_, secrets_;
+  std::unique_ptr<ChangeFollowers> followers_;  // push sync; null when off
   std::atomic<bool> leader_{false};
   std::mutex mu_;
   std::map<std::string, std::string> seen_;                     // GUARDED_BY(mu_): ES key -> VersionKey

@@ -49,9 +49,10 @@ struct ControllerOptions {
   std::chrono::milliseconds first_backoff{5000};
   std::chrono::milliseconds max_backoff{300000};
   std::chrono::seconds watch_timeout{300};
-  // Called with each arca store (its server URL, region, CA, credentials source) the controller
-  // reads from, so push watchers can be started for it; may be empty.
-  std::function<void(const std::string& store_key)> on_arca_store;
+  // Push sync: follow the change stream of each arca store's server (changes.h), with the store's
+  // identity; a long-poll lasts `push_wait`.
+  bool push = true;
+  std::chrono::seconds push_wait{10};
 };
 
 class Controller {
@@ -65,7 +66,8 @@ class Controller {
   void Run(const std::atomic<bool>& stop);
   void SetLeader(bool leader);
   // A remote secret changed (push): syncs every ExternalSecret that reads `key` through a store whose
-  // arca server is `server` (its URL) in `region`, or that finds secrets there.
+  // arca server is `server` (its URL) in `region`, or that finds secrets there; an empty `key`: every
+  // ExternalSecret reading from that server and region.
   void Notify(const std::string& server, const std::string& region, const std::string& key);
   // True once every informer has listed.
   bool Synced() const;

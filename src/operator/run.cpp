@@ -48,6 +48,7 @@ int RunOperator(const OperatorOptions& options) {
   copts.env = options.env;
   copts.identity = options.identity.empty() ? DefaultIdentity(options.env) : options.identity;
   copts.watch_timeout = options.watch_timeout;
+  copts.push = options.push;
   Controller controller(kc, copts, metrics);
 
   // /healthz, /readyz, /metrics.

@@ -75,8 +75,8 @@ Result<client::Credentials> AssumeRole(const client::ClientOptions& sts, client:
   return out;
 }
 
-Result<std::unique_ptr<SecretSource>> SourceForStore(const SecretStore& s, const std::string& es_namespace,
-                                                     StoreContext& ctx, std::string_view session_prefix) {
+Result<StoreClient> ClientForStore(const SecretStore& s, const std::string& es_namespace, StoreContext& ctx,
+                                   std::string_view session_prefix) {
   const std::string name = s.kind + " " + s.name;
   if (s.provider != "aws" && s.provider != "arca") {
     return Error(Code::kInvalidParameter,
@@ -125,9 +125,22 @@ Result<std::unique_ptr<SecretSource>> SourceForStore(const SecretStore& s, const
   }
   const std::string desc = std::string(ssm ? "Parameter Store" : "Secrets Manager") + " at " + o.endpoint + " (" +
                            o.region + ", " + name + ")";
-  auto c = std::make_shared<const client::AwsClient>(std::move(o), std::move(creds));
-  if (ssm) return NewParameterStoreSource(ClientCall(c, "ssm", "AmazonSSM"), s.prefix, desc);
-  return NewSecretsManagerSource(ClientCall(c, "secretsmanager", "secretsmanager"), s.prefix, desc);
+  StoreClient out;
+  out.client = std::make_shared<const client::AwsClient>(std::move(o), std::move(creds));
+  out.parameter_store = ssm;
+  out.description = desc;
+  return out;
+}
+
+std::unique_ptr<SecretSource> SourceForClient(const StoreClient& c, const std::string& prefix) {
+  if (c.parameter_store) return NewParameterStoreSource(ClientCall(c.client, "ssm", "AmazonSSM"), prefix, c.description);
+  return NewSecretsManagerSource(ClientCall(c.client, "secretsmanager", "secretsmanager"), prefix, c.description);
+}
+
+Result<std::unique_ptr<SecretSource>> SourceForStore(const SecretStore& s, const std::string& es_namespace,
+                                                     StoreContext& ctx, std::string_view session_prefix) {
+  ARCA_ASSIGN_OR_RETURN(StoreClient c, ClientForStore(s, es_namespace, ctx, session_prefix));
+  return SourceForClient(c, s.prefix);
 }
 
 }  // namespace arca::op

@@ -54,10 +54,23 @@ class StoreContext {
   virtual void Note(const std::string& note) { (void)note; }
 };
 
-// The source for `store`, used by an ExternalSecret in `es_namespace`. kInvalidParameter for a
+// A client signed with the store's identity, for its provider's service (Parameter Store for aws
+// with service ParameterStore, Secrets Manager otherwise).
+struct StoreClient {
+  std::shared_ptr<const client::AwsClient> client;
+  bool parameter_store = false;
+  std::string description;  // "Secrets Manager at URL (REGION, SecretStore NAME)"
+};
+
+// The client for `store`, used by an ExternalSecret in `es_namespace`. kInvalidParameter for a
 // provider other than aws and arca; the context's and STS's errors otherwise.
+Result<StoreClient> ClientForStore(const SecretStore& store, const std::string& es_namespace, StoreContext& ctx,
+                                   std::string_view session_prefix);
+
+// The source reading through ClientForStore's client.
 Result<std::unique_ptr<SecretSource>> SourceForStore(const SecretStore& store, const std::string& es_namespace,
                                                      StoreContext& ctx, std::string_view session_prefix);
+std::unique_ptr<SecretSource> SourceForClient(const StoreClient& client, const std::string& prefix);
 
 // The namespace of a reference made by `store` (see above).
 std::string ReferenceNamespace(const SecretStore& store, const std::string& named, const std::string& es_namespace);
