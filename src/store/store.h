@@ -182,7 +182,7 @@ struct ChangeVersion {
 
 struct ChangeRow {
   std::uint64_t sequence = 0;
-  std::int64_t time_ms = 0;  // when the transaction committed
+  std::int64_t time_ms = 0;  // when the transaction committed (the committing process's wall clock)
   std::string kind;          // "secret"
   std::string region;
   std::string name;
