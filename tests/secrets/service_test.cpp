@@ -755,14 +755,9 @@ TEST_F(SecretsServiceTest, ListChangesFiltersByRegionAndQuietlyByDescribeSecret)
   EXPECT_EQ(latest->next_sequence, 0u);
   Create("app/a", "secret-a");
   Create("ops/b", "secret-b");
-  Context eu = ctx_;
-  eu.region = "eu-west-1";
-  {
-    CreateSecretInput in;
-    in.name = "app/eu";
-    in.value = Str("secret-eu");
-    ASSERT_TRUE(service_->CreateSecret(eu, std::move(in)).ok());
-  }
+  ctx_.region = "eu-west-1";
+  Create("app/eu", "secret-eu");
+  ctx_.region = "us-east-1";
   Create("app/c", "secret-c");
 
   QuietGate gate;
