@@ -228,6 +228,7 @@ class ChangeStreamTest(ArcaTestCase):
     def test_other_regions_changes_stay_there(self):
         name = unique("app/region")
         eu = self.server.client(region="eu-west-1")
+        self.addCleanup(eu.close)
         head = self.head()
         eu.create_secret(Name=name, SecretString="x")
         body = self.changes_since(head)
@@ -239,6 +240,7 @@ class ChangeStreamTest(ArcaTestCase):
 
     def test_a_user_sees_only_what_it_may_describe(self):
         iam = self.server.client(service="iam")
+        self.addCleanup(iam.close)
         user = unique("follower")
         iam.create_user(UserName=user)
         iam.put_user_policy(UserName=user, PolicyName="describe-app", PolicyDocument=json.dumps({
