@@ -188,7 +188,7 @@ struct ChangeRow {
   std::string name;
   std::string arn;
   bool deleted = false;  // the secret is gone (purged) or scheduled for deletion
-  std::vector<ChangeVersion> versions;  // the versions the transaction touched, by version id
+  std::vector<ChangeVersion> versions;  // the versions the transaction wrote, in first-write order
 };
 
 // What the change log holds: rows oldest..latest (oldest is 0 when it holds none; latest is the
@@ -371,8 +371,8 @@ class Store {
   virtual Result<std::unique_ptr<Transaction>> Begin(TxnMode mode) = 0;
   // The change sequence of the last committed write.
   virtual std::uint64_t ChangeSequence() const = 0;
-  // The newest change log sequence this process knows of (its own commits, or what Ping() and
-  // GetChangeBounds() read), 0 when none; no I/O.
+  // The newest change log sequence this process knows of (read at open, raised by its own commits
+  // and by GetChangeBounds()), 0 when none; no I/O.
   virtual std::uint64_t LatestChange() const = 0;
   // Registers `listener`, called after every commit that wrote change rows (on the committing
   // thread, after the commit is durable, with the new latest sequence; with PostgreSQL also for

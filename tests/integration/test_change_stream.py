@@ -281,6 +281,10 @@ class ChangeStreamTest(ArcaTestCase):
         self.assertTrue(mine)
         self.assertEqual([e for e in mine if e.get("errorCode")], [])
         self.assertTrue(all(e["eventName"] == "ListSecretChanges" for e in mine))
+        self.assertTrue(all("resources" not in e or e["resources"] == [] for e in mine), mine)
+        metrics = self.server.get("/metrics").body.decode()
+        self.assertIn('action="ListSecretChanges",outcome="success"', metrics)
+        self.assertNotIn('action="ListSecretChanges",outcome="denied"', metrics)
 
     def test_the_call_is_audited(self):
         head = self.head()
