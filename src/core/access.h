@@ -63,6 +63,13 @@ class Gate {
   Status Authorize(std::string_view action, const Resource& resource) {
     return Authorize(action, resource, nullptr);
   }
+  // The same question asked only to filter what a caller is shown (the change stream shows the
+  // changes of secrets the caller may describe): a denial is the answer, not an event, so it is not
+  // counted, reported to the alerter or named in the request's audit record. Gates that count or
+  // report denials override it; the default asks Authorize.
+  virtual Status CheckQuietly(std::string_view action, const Resource& resource) {
+    return Authorize(action, resource, nullptr);
+  }
 };
 
 // Checks a resource policy document with the policy engine's own grammar, so that a document a

@@ -15,6 +15,7 @@
 #include "frontends/aws/sigv4_auth.h"
 #include "frontends/aws/ssm.h"
 #include "frontends/aws/sts.h"
+#include "frontends/change_stream.h"
 
 namespace arca::frontends {
 
@@ -74,6 +75,7 @@ class Router::Impl {
       query_ = std::make_unique<aws::QueryProtocol>(*verifier_, hooks_);
       if (services.secrets != nullptr) {
         secretsmanager_ = std::make_unique<aws::SecretsManagerFrontend>(*services.secrets);
+        changes_ = std::make_unique<ChangeStream>(*services.secrets, *verifier_, hooks_);
       }
       if (services.kms != nullptr) kms_ = std::make_unique<aws::KmsFrontend>(*services.kms);
       if (services.params != nullptr) ssm_ = std::make_unique<aws::SsmFrontend>(*services.params);
@@ -86,6 +88,7 @@ class Router::Impl {
   }
 
   http::Response Handle(const http::Request& request) {
+    if (changes_ != nullptr && ChangeStream::Matches(request)) return changes_->Handle(request);
     std::string_view target = request.Header("x-amz-target").value_or(std::string_view());
     if (target.starts_with(kSecretsManagerPrefix)) {
       if (secretsmanager_ != nullptr) return json_->Handle(request, *secretsmanager_);
@@ -111,6 +114,10 @@ class Router::Impl {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     aws::LogRequest(target, r.status, "UnknownOperationException", ms, request_id, "", "");
     return r;
+  }
+
+  void Shutdown() {
+    if (changes_ != nullptr) changes_->Shutdown();
   }
 
   http::Response HandleError(const http::Request& partial, int status, const std::string& why) {
@@ -166,6 +173,7 @@ class Router::Impl {
   std::unique_ptr<aws::SsmFrontend> ssm_;
   std::unique_ptr<aws::IamFrontend> iam_;
   std::unique_ptr<aws::StsFrontend> sts_;
+  std::unique_ptr<ChangeStream> changes_;  // last: refers to verifier_ and hooks_
 };
 
 Router::Router(Services services) : impl_(std::make_unique<Impl>(services)) {}
@@ -182,6 +190,8 @@ http::Response Router::Handle(const http::Request& request) {
     return aws::ErrorResponse(Error(Code::kInternal, "internal"), request_id, kDefaultCoralNamespace);
   }
 }
+
+void Router::Shutdown() { impl_->Shutdown(); }
 
 http::Response Router::HandleError(const http::Request& partial, int status, const std::string& why) {
   try {

@@ -5,7 +5,8 @@
 //     "TrentService.<Operation>" (KMS), "AmazonSSM.<Operation>" (SSM Parameter Store) and
 //     "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Operation>" (CloudTrail);
 //   - the AWS query protocol (form-encoded Action=...): IAM or STS, told apart by the SigV4
-//     credential scope's service, or for unsigned requests by the action (AssumeRoleWithWebIdentity).
+//     credential scope's service, or for unsigned requests by the action (AssumeRoleWithWebIdentity);
+//   - GET /arca/v1/changes: the change stream (change_stream.h), SigV4-signed for secretsmanager.
 //
 // Thread-safety: Handle() may be called concurrently.
 
@@ -45,6 +46,8 @@ class Router {
   explicit Router(Services services);
   ~Router();
   http::Response Handle(const http::Request& request);
+  // For a graceful stop: pending change-stream long-polls answer now, later ones do not wait.
+  void Shutdown();
   // For errors found before the request was whole (too large, malformed): answers in the shape of
   // the protocol the headers point to.
   http::Response HandleError(const http::Request& partial, int status, const std::string& why);

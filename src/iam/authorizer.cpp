@@ -22,6 +22,21 @@ Status RequestGate::Authorize(std::string_view action, const access::Resource& r
       (resources_.empty() || resources_.back() != resource.arn)) {
     resources_.push_back(resource.arn);
   }
+  Status decided = Decide(action, resource, action_keys);
+  if (!decided.ok() && decided.error().code() == Code::kAccessDenied) {
+    ++denials_;
+    last_denied_action_ = std::string(action);
+    last_denied_resource_ = resource.display.empty() ? resource.arn : resource.display;
+  }
+  return decided;
+}
+
+Status RequestGate::CheckQuietly(std::string_view action, const access::Resource& resource) {
+  return Decide(action, resource, nullptr);
+}
+
+Status RequestGate::Decide(std::string_view action, const access::Resource& resource,
+                           const access::ContextKeys* action_keys) {
   ARCA_ASSIGN_OR_RETURN(std::shared_ptr<const Authorizer::Identity> identity,
                         authorizer_.IdentityOf(caller_));
   if (!keys_built_) {
@@ -83,10 +98,7 @@ Status RequestGate::Authorize(std::string_view action, const access::Resource& r
   request.resource_policy = resource_policy.get();
   EvalResult result = Evaluate(request);
   if (result.allowed()) return OkStatus();
-  ++denials_;
   const std::string& shown = resource.display.empty() ? resource.arn : resource.display;
-  last_denied_action_ = std::string(action);
-  last_denied_resource_ = shown;
   return Error(Code::kAccessDenied, DenialMessage(caller_.arn, action, shown, result.decision));
 }
 

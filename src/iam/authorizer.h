@@ -44,6 +44,8 @@ class RequestGate final : public access::Gate {
   using access::Gate::Authorize;
   Status Authorize(std::string_view action, const access::Resource& resource,
                    const access::ContextKeys* action_keys) override;
+  // Not counted in denials(), not reported, not added to resources().
+  Status CheckQuietly(std::string_view action, const access::Resource& resource) override;
   // How many of this request's questions were denied (for metrics and alerts).
   int denials() const { return denials_; }
   const std::string& last_denied_action() const { return last_denied_action_; }
@@ -53,6 +55,10 @@ class RequestGate final : public access::Gate {
   const std::vector<std::string>& resources() const { return resources_; }
 
  private:
+  // The policy engine's decision; kAccessDenied carries AWS's message.
+  Status Decide(std::string_view action, const access::Resource& resource,
+                const access::ContextKeys* action_keys);
+
   Authorizer& authorizer_;
   const Caller& caller_;
   const RequestFacts& facts_;

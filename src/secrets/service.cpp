@@ -1402,6 +1402,79 @@ Result<int> SecretsService::PurgeExpired() {
   return static_cast<int>(due.size());
 }
 
+Result<int> SecretsService::PruneChanges(std::chrono::milliseconds max_age, std::int64_t keep_at_least) {
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
+  ARCA_ASSIGN_OR_RETURN(std::int64_t removed,
+                        txn->PruneChanges(impl_->NowMs() - max_age.count(), keep_at_least));
+  if (removed > 0) ARCA_RETURN_IF_ERROR(txn->Commit());
+  return static_cast<int>(removed);
+}
+
+// ---- the change stream ----
+
+std::uint64_t SecretsService::LatestChange() const { return impl_->store_.LatestChange(); }
+
+std::uint64_t SecretsService::OnChange(store::CommitListener listener) {
+  return impl_->store_.OnCommit(std::move(listener));
+}
+
+void SecretsService::RemoveOnChange(std::uint64_t id) { impl_->store_.RemoveOnCommit(id); }
+
+Result<ListChangesOutput> SecretsService::ListChanges(const Context& ctx, const ListChangesInput& in) {
+  // Rows examined per call at most, so one call over a long backlog of other regions' (or hidden)
+  // changes stays short; the caller asks again from next_sequence.
+  constexpr std::size_t kMaxExamined = 5000;
+  ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kRead));
+  ARCA_ASSIGN_OR_RETURN(store::ChangeBounds bounds, txn->GetChangeBounds());
+  ListChangesOutput out;
+  out.next_sequence = bounds.latest;
+  if (!in.after.has_value()) return out;
+  const std::uint64_t after = *in.after;
+  // Rows after `after` are all still there when the oldest kept row follows it (sequences have
+  // no gaps); an `after` beyond the head comes from another history (a restored backup).
+  const std::uint64_t first_kept = bounds.oldest > 0 ? bounds.oldest : bounds.latest + 1;
+  if (after > bounds.latest || after + 1 < first_kept) {
+    out.reset = true;
+    return out;
+  }
+  out.next_sequence = after;
+  const std::size_t limit = std::max<std::size_t>(in.limit, 1);
+  std::unordered_map<std::string, bool> visible;  // by ARN, asked once per call
+  std::size_t examined = 0;
+  constexpr std::size_t kBatch = 200;
+  while (out.changes.size() < limit && examined < kMaxExamined) {
+    ARCA_ASSIGN_OR_RETURN(std::vector<store::ChangeRow> rows,
+                          txn->ListChanges(out.next_sequence, std::min(kBatch, kMaxExamined - examined)));
+    if (rows.empty()) break;
+    for (store::ChangeRow& row : rows) {
+      if (out.changes.size() == limit) break;  // next_sequence stays at the last row examined
+      ++examined;
+      out.next_sequence = row.sequence;
+      if (row.region != ctx.region) continue;
+      auto seen = visible.find(row.arn);
+      if (seen == visible.end()) {
+        // The secret as it is now decides (its tags and resource policy); a purged one is asked
+        // about by its ARN alone.
+        access::Resource resource;
+        ARCA_ASSIGN_OR_RETURN(std::optional<SecretRow> secret, txn->GetSecretByArn(row.arn));
+        if (secret.has_value()) {
+          ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(secret->meta));
+          resource = impl_->ResourceOf(Loaded{std::move(*secret), std::move(meta)}, row.arn);
+        } else {
+          resource.arn = row.arn;
+          resource.keys.Set("secretsmanager:SecretId", row.arn);
+        }
+        Status allowed = ctx.gate->CheckQuietly("secretsmanager:DescribeSecret", resource);
+        if (!allowed.ok() && allowed.error().code() != Code::kAccessDenied) return allowed.error();
+        seen = visible.emplace(row.arn, allowed.ok()).first;
+      }
+      if (seen->second) out.changes.push_back(std::move(row));
+    }
+  }
+  out.more = out.next_sequence < bounds.latest && out.changes.size() < limit;
+  return out;
+}
+
 // ---- passwords, tags, policies ----
 
 Result<std::string> SecretsService::GetRandomPassword(const Context& ctx,

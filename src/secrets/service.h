@@ -94,8 +94,23 @@ class SecretsService {
   Result<StopReplicationToReplicaOutput> StopReplicationToReplica(const Context& ctx,
                                                                   const SecretIdInput& in);
 
+  // The change stream: changes after in.after to secrets of ctx.region that the caller may
+  // describe (secretsmanager:DescribeSecret on the secret as it is now, asked with
+  // Gate::CheckQuietly, so a filtered-out change is no denial), oldest first. The call authorizes
+  // no action of its own: any authenticated caller may follow the changes it may see. Examines at
+  // most a few thousand rows per call (`more` says when it stopped early).
+  Result<ListChangesOutput> ListChanges(const Context& ctx, const ListChangesInput& in);
+  // The newest change sequence (cheap; the long-poll's wake-up check).
+  std::uint64_t LatestChange() const;
+  // Subscribes to commits that wrote change rows (store::Store::OnCommit, same rules).
+  std::uint64_t OnChange(store::CommitListener listener);
+  void RemoveOnChange(std::uint64_t id);
+
   // Background work: removes secrets whose recovery window has ended. Returns how many.
   Result<int> PurgeExpired();
+  // Background work: removes change rows older than `max_age`, keeping at least the newest
+  // `keep_at_least`. Returns how many went.
+  Result<int> PruneChanges(std::chrono::milliseconds max_age, std::int64_t keep_at_least);
 
   // ---- the rotation engine's operations (src/rotation/engine.h); time from the Clock ----
   //

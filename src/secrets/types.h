@@ -11,6 +11,7 @@
 #include "core/access.h"
 #include "core/clock.h"
 #include "core/secret_bytes.h"
+#include "store/store.h"
 
 namespace arca::secrets {
 
@@ -307,6 +308,18 @@ struct ReplicationOutput {
 };
 struct StopReplicationToReplicaOutput {
   std::string arn;
+};
+
+// ---- the change stream ----
+struct ListChangesInput {
+  std::optional<std::uint64_t> after;  // absent: start following from now
+  std::size_t limit = 100;             // changes returned at most (1..1000)
+};
+struct ListChangesOutput {
+  std::vector<store::ChangeRow> changes;  // oldest first
+  std::uint64_t next_sequence = 0;        // the last sequence examined: the next call's `after`
+  bool reset = false;  // `after` is older than the log keeps (or newer than it has): re-read all
+  bool more = false;   // rows after next_sequence were not examined yet (ask again at once)
 };
 
 }  // namespace arca::secrets

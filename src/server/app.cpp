@@ -53,6 +53,10 @@ namespace arca::server {
 namespace {
 
 constexpr std::string_view kMismatch = "the master key does not match this data directory";
+// The change stream's log keeps a day of changes and at least the newest 10,000 rows; a follower
+// that was away longer is told to re-read everything (Reset).
+constexpr std::chrono::milliseconds kChangeLogRetention = std::chrono::hours(24);
+constexpr std::int64_t kChangeLogMinRows = 10000;
 
 http::Response Json(int status, std::string body) {
   http::Response r;
@@ -260,8 +264,10 @@ Result<std::chrono::milliseconds> RegisterConfiguredRotators(const Config& confi
 // Thread-safety: constructed and finished on the main thread.
 class SignalWatcher {
  public:
-  SignalWatcher(const sigset_t& set, http::Server& server)
-      : set_(set), server_(server), thread_([this] { Loop(); }) {}
+  // `before_stop` runs first on a stop signal (it ends the change stream's long-polls, so the
+  // drain is not held up by them).
+  SignalWatcher(const sigset_t& set, http::Server& server, std::function<void()> before_stop)
+      : set_(set), server_(server), before_stop_(std::move(before_stop)), thread_([this] { Loop(); }) {}
   SignalWatcher(const SignalWatcher&) = delete;
   SignalWatcher& operator=(const SignalWatcher&) = delete;
   ~SignalWatcher() {
@@ -280,6 +286,7 @@ class SignalWatcher {
       const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
       if (++received == 1) {
         log::Info("shutting down", {{"signal", name}});
+        if (before_stop_) before_stop_();
         server_.Stop();
       } else {
         log::Warn("second signal: exiting without waiting for requests to finish", {{"signal", name}});
@@ -290,6 +297,7 @@ class SignalWatcher {
 
   const sigset_t set_;
   http::Server& server_;
+  const std::function<void()> before_stop_;
   std::atomic<bool> finished_{false};
   std::thread thread_;  // last
 };
@@ -588,10 +596,12 @@ int RunServer(Config config) {
     PurgeLoop purge({{"purged deleted secrets", [&] { return secrets_service.PurgeExpired(); }},
                      {"deleted expired parameters", [&] { return params_service.PurgeExpired(); }},
                      {"deleted KMS keys past their deletion date", [&] { return kms_service.PurgeDeletedKeys(); }},
-                     {"rotated KMS keys", [&] { return kms_service.RotateDueKeys(); }}},
+                     {"rotated KMS keys", [&] { return kms_service.RotateDueKeys(); }},
+                     {"pruned the change log",
+                      [&] { return secrets_service.PruneChanges(kChangeLogRetention, kChangeLogMinRows); }}},
                     std::chrono::seconds(config.purge_interval_seconds));
     rotation_engine.Start();
-    SignalWatcher signals(stop_signals, **server);
+    SignalWatcher signals(stop_signals, **server, [&router] { router.Shutdown(); });
     (*server)->Run();
     rotation_engine.Stop();  // a step in flight finishes; the rest resumes at the next start
   }  // stops and joins the purge and signal threads

@@ -12,7 +12,9 @@
 //
 // Thread-safety: Store is thread-safe; a Transaction belongs to one thread at a time.
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -167,6 +169,38 @@ struct ParameterVersionRow {
   std::string value;
 };
 
+// ---- The change log (followers read "changes after N": the server's change stream) ----
+// One row per secret touched by a committed write transaction (any of Insert/Update/DeleteSecret,
+// Insert/Update/DeleteVersion), written by the transaction itself at Commit(), in the same
+// transaction. Never values. Sequences are assigned in commit order, start at 1 and have no gaps
+// (pruning removes only the oldest rows).
+
+struct ChangeVersion {
+  std::string version_id;
+  std::vector<std::string> stages;  // the labels after the transaction; empty: the version is gone
+};
+
+struct ChangeRow {
+  std::uint64_t sequence = 0;
+  std::int64_t time_ms = 0;  // when the transaction committed (the committing process's wall clock)
+  std::string kind;          // "secret"
+  std::string region;
+  std::string name;
+  std::string arn;
+  bool deleted = false;  // the secret is gone (purged) or scheduled for deletion
+  std::vector<ChangeVersion> versions;  // the versions the transaction wrote, in first-write order
+};
+
+// What the change log holds: rows oldest..latest (oldest is 0 when it holds none; latest is the
+// newest sequence ever assigned, 0 when none).
+struct ChangeBounds {
+  std::uint64_t oldest = 0;
+  std::uint64_t latest = 0;
+};
+
+// Called after a commit that wrote change rows, with the newest sequence (see Store::OnCommit).
+using CommitListener = std::function<void(std::uint64_t latest_change)>;
+
 enum class TxnMode { kRead, kWrite };
 
 class Transaction {
@@ -319,6 +353,14 @@ class Transaction {
   virtual Result<std::optional<std::string>> GetSetting(const std::string& key) = 0;
   virtual Status PutSetting(const std::string& key, const std::string& value) = 0;
 
+  // The change log. ListChanges: rows with sequence > after_sequence, oldest first, at most `limit`.
+  virtual Result<ChangeBounds> GetChangeBounds() = 0;
+  virtual Result<std::vector<ChangeRow>> ListChanges(std::uint64_t after_sequence,
+                                                     std::size_t limit) = 0;
+  // Removes the rows older than `before_ms`, but never any of the newest `keep_at_least` rows.
+  // Returns how many were removed. (It writes no change row itself.)
+  virtual Result<std::int64_t> PruneChanges(std::int64_t before_ms, std::int64_t keep_at_least) = 0;
+
   // Makes the writes durable; the transaction is finished afterwards whatever the outcome.
   virtual Status Commit() = 0;
 };
@@ -329,6 +371,15 @@ class Store {
   virtual Result<std::unique_ptr<Transaction>> Begin(TxnMode mode) = 0;
   // The change sequence of the last committed write.
   virtual std::uint64_t ChangeSequence() const = 0;
+  // The newest change log sequence this process knows of (read at open, raised by its own commits
+  // and by GetChangeBounds()), 0 when none; no I/O.
+  virtual std::uint64_t LatestChange() const = 0;
+  // Registers `listener`, called after every commit that wrote change rows (on the committing
+  // thread, after the commit is durable, with the new latest sequence; with PostgreSQL also for
+  // other replicas' commits). It must be quick and must not call OnCommit/RemoveOnCommit. Returns
+  // an id for RemoveOnCommit, which waits for a call in progress to finish.
+  virtual std::uint64_t OnCommit(CommitListener listener) = 0;
+  virtual void RemoveOnCommit(std::uint64_t id) = 0;
   // Cheap liveness check for /readyz.
   virtual Status Ping() = 0;
   // How many operations failed inside the store (I/O errors, busy timeouts, corruption; not

@@ -721,5 +721,98 @@ TEST_F(SecretsServiceTest, ResourcePoliciesPassThePolicyEnginesCheck) {
   EXPECT_EQ(report->errors[0].error_message, "Unsupported condition operator");
 }
 
+// ---- the change stream ----
+
+// Denies DescribeSecret on names in `hidden`, quietly or not; counts how it was asked.
+class QuietGate final : public access::Gate {
+ public:
+  using access::Gate::Authorize;
+  Status Authorize(std::string_view action, const access::Resource& resource,
+                   const access::ContextKeys* /*action_keys*/) override {
+    ++loud;
+    return Decide(action, resource);
+  }
+  Status CheckQuietly(std::string_view action, const access::Resource& resource) override {
+    ++quiet;
+    return Decide(action, resource);
+  }
+  Status Decide(std::string_view action, const access::Resource& resource) const {
+    for (const std::string& h : hidden) {
+      if (action == "secretsmanager:DescribeSecret" && resource.arn.find(":secret:" + h) != std::string::npos) {
+        return Error(Code::kAccessDenied, "denied");
+      }
+    }
+    return OkStatus();
+  }
+  std::vector<std::string> hidden;
+  int loud = 0;
+  int quiet = 0;
+};
+
+TEST_F(SecretsServiceTest, ListChangesFiltersByRegionAndQuietlyByDescribeSecret) {
+  auto latest = service_->ListChanges(ctx_, {});
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->next_sequence, 0u);
+  Create("app/a", "secret-a");
+  Create("ops/b", "secret-b");
+  ctx_.region = "eu-west-1";
+  Create("app/eu", "secret-eu");
+  ctx_.region = "us-east-1";
+  Create("app/c", "secret-c");
+
+  QuietGate gate;
+  gate.hidden = {"ops/"};
+  Context ctx = ctx_;
+  ctx.gate = &gate;
+  auto out = service_->ListChanges(ctx, {0, 100});
+  ASSERT_TRUE(out.ok()) << out.error().ToLogString();
+  ASSERT_EQ(out->changes.size(), 2u);
+  EXPECT_EQ(out->changes[0].name, "app/a");
+  EXPECT_EQ(out->changes[1].name, "app/c");
+  EXPECT_EQ(out->next_sequence, 4u);
+  EXPECT_FALSE(out->reset);
+  EXPECT_EQ(gate.loud, 0);  // a filter, not a denial
+  EXPECT_GE(gate.quiet, 3);
+
+  // The limit stops at the last row examined, so the next call starts right after it.
+  auto first = service_->ListChanges(ctx, {0, 1});
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->changes.size(), 1u);
+  EXPECT_EQ(first->next_sequence, 1u);
+  auto rest = service_->ListChanges(ctx, {first->next_sequence, 1});
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->changes.size(), 1u);
+  EXPECT_EQ(rest->changes[0].name, "app/c");
+
+  // Nothing after the head; beyond it is a reset.
+  auto none = service_->ListChanges(ctx, {4, 100});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->changes.empty());
+  EXPECT_EQ(none->next_sequence, 4u);
+  auto future = service_->ListChanges(ctx, {9, 100});
+  ASSERT_TRUE(future.ok());
+  EXPECT_TRUE(future->reset);
+  EXPECT_EQ(future->next_sequence, 4u);
+}
+
+TEST_F(SecretsServiceTest, ListChangesResetsWhenTheLogWasPruned) {
+  for (int i = 0; i < 4; ++i) Create("app/p" + std::to_string(i), "v");
+  // Change rows carry the wall clock of the commit (the store has no Clock).
+  clock_.Set(SystemClock::Instance().Now() + std::chrono::hours(48));
+  auto pruned = service_->PruneChanges(std::chrono::hours(24), 1);
+  ASSERT_TRUE(pruned.ok()) << pruned.error().ToLogString();
+  EXPECT_EQ(*pruned, 3);
+  auto old = service_->ListChanges(ctx_, {1, 100});
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE(old->reset);
+  EXPECT_TRUE(old->changes.empty());
+  EXPECT_EQ(old->next_sequence, 4u);
+  auto kept = service_->ListChanges(ctx_, {3, 100});
+  ASSERT_TRUE(kept.ok());
+  EXPECT_FALSE(kept->reset);
+  ASSERT_EQ(kept->changes.size(), 1u);
+  EXPECT_EQ(kept->changes[0].name, "app/p3");
+}
+
 }  // namespace
 }  // namespace arca::secrets

@@ -1127,5 +1127,201 @@ TEST_F(SqliteStoreTest, HotReadPathIsFast) {
   EXPECT_LT(per_op.count(), 2000);  // very loose: debug and sanitizer builds on a shared machine
 }
 
+
+// ---- the change log ----
+
+std::vector<ChangeRow> Changes(Store& store, std::uint64_t after = 0, std::size_t limit = 100) {
+  auto txn = store.Begin(TxnMode::kRead);
+  EXPECT_TRUE(txn.ok());
+  if (!txn.ok()) return {};
+  auto rows = (*txn)->ListChanges(after, limit);
+  EXPECT_TRUE(rows.ok()) << rows.error().ToLogString();
+  return rows.ok() ? std::move(rows).value() : std::vector<ChangeRow>{};
+}
+
+TEST_F(SqliteStoreTest, ChangeLogHasOneRowPerSecretPerTransactionWithLabelsAfterIt) {
+  auto store = Open();
+  EXPECT_EQ(store->LatestChange(), 0u);
+  {
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_OK(txn->InsertSecret(Secret("a", "us-east-1", "app/a")));
+    ASSERT_OK(txn->InsertVersion(Version("a", "va1", 1, {"AWSPENDING"})));
+    ASSERT_OK(txn->InsertSecret(Secret("b", "eu-west-1", "app/b")));
+    ASSERT_OK(txn->InsertVersion(Version("b", "vb1", 1, {"AWSCURRENT"})));
+    // The same version written twice: listed once, with the labels it ends with.
+    ASSERT_OK(txn->UpdateVersion(Version("a", "va1", 1, {"AWSCURRENT"})));
+    ASSERT_OK(txn->Commit());
+  }
+  std::vector<ChangeRow> rows = Changes(*store);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].sequence, 1u);
+  EXPECT_EQ(rows[0].kind, "secret");
+  EXPECT_EQ(rows[0].region, "us-east-1");
+  EXPECT_EQ(rows[0].name, "app/a");
+  EXPECT_EQ(rows[0].arn, Secret("a", "us-east-1", "app/a").arn);
+  EXPECT_FALSE(rows[0].deleted);
+  EXPECT_GT(rows[0].time_ms, 1700000000000);
+  ASSERT_EQ(rows[0].versions.size(), 1u);
+  EXPECT_EQ(rows[0].versions[0].version_id, "va1");
+  EXPECT_EQ(rows[0].versions[0].stages, std::vector<std::string>{"AWSCURRENT"});
+  EXPECT_EQ(rows[1].sequence, 2u);
+  EXPECT_EQ(rows[1].region, "eu-west-1");
+  EXPECT_EQ(store->LatestChange(), 2u);
+
+  // A second transaction moves the label: both versions are listed, the old one without stages.
+  {
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_OK(txn->InsertVersion(Version("a", "va2", 2, {"AWSCURRENT"})));
+    ASSERT_OK(txn->UpdateVersion(Version("a", "va1", 1, {"AWSPREVIOUS"})));
+    ASSERT_OK(txn->Commit());
+  }
+  rows = Changes(*store, 2);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].sequence, 3u);
+  ASSERT_EQ(rows[0].versions.size(), 2u);
+  EXPECT_EQ(rows[0].versions[0].version_id, "va2");
+  EXPECT_EQ(rows[0].versions[0].stages, std::vector<std::string>{"AWSCURRENT"});
+  EXPECT_EQ(rows[0].versions[1].version_id, "va1");
+  EXPECT_EQ(rows[0].versions[1].stages, std::vector<std::string>{"AWSPREVIOUS"});
+  // Limits and "after" page through the log.
+  EXPECT_EQ(Changes(*store, 0, 1).size(), 1u);
+  EXPECT_EQ(Changes(*store, 3).size(), 0u);
+}
+
+TEST_F(SqliteStoreTest, ChangeLogRecordsDeletionsAndRemovedVersions) {
+  auto store = Open();
+  {
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_OK(txn->InsertSecret(Secret("a", "us-east-1", "app/a")));
+    ASSERT_OK(txn->InsertVersion(Version("a", "v1", 1, {"AWSCURRENT"})));
+    ASSERT_OK(txn->InsertVersion(Version("a", "v2", 2)));
+    ASSERT_OK(txn->Commit());
+  }
+  {  // a removed version is listed with no stages
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_OK(txn->DeleteVersion("a", "v2"));
+    ASSERT_OK(txn->Commit());
+  }
+  {  // scheduled for deletion
+    auto txn = Begin(*store, TxnMode::kWrite);
+    SecretRow row = Secret("a", "us-east-1", "app/a");
+    row.deleted_ms = 5000;
+    ASSERT_OK(txn->UpdateSecret(row));
+    ASSERT_OK(txn->Commit());
+  }
+  {  // purged: the row keeps the names, every version is gone
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_OK(txn->DeleteSecret("a"));
+    ASSERT_OK(txn->Commit());
+  }
+  std::vector<ChangeRow> rows = Changes(*store, 1);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_FALSE(rows[0].deleted);
+  ASSERT_EQ(rows[0].versions.size(), 1u);
+  EXPECT_EQ(rows[0].versions[0].version_id, "v2");
+  EXPECT_TRUE(rows[0].versions[0].stages.empty());
+  EXPECT_TRUE(rows[1].deleted);
+  EXPECT_TRUE(rows[1].versions.empty());
+  EXPECT_TRUE(rows[2].deleted);
+  EXPECT_EQ(rows[2].name, "app/a");
+  EXPECT_EQ(rows[2].arn, Secret("a", "us-east-1", "app/a").arn);
+  ASSERT_EQ(rows[2].versions.size(), 1u);
+  EXPECT_EQ(rows[2].versions[0].version_id, "v1");
+  EXPECT_TRUE(rows[2].versions[0].stages.empty());
+}
+
+TEST_F(SqliteStoreTest, ChangeLogIgnoresTransactionsThatTouchNoSecret) {
+  auto store = Open();
+  std::vector<std::uint64_t> heard;
+  store->OnCommit([&heard](std::uint64_t latest) { heard.push_back(latest); });
+  {
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_OK(txn->PutSetting("k", "v"));
+    IamUserRow user;
+    user.user_id = "AIDA1";
+    user.name = "u";
+    user.path = "/";
+    user.arn = "arn:aws:iam::000000000000:user/u";
+    ASSERT_OK(txn->InsertIamUser(user));
+    ASSERT_OK(txn->Commit());
+  }
+  {  // rolled back: nothing either
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_OK(txn->InsertSecret(Secret("a", "us-east-1", "app/a")));
+  }
+  EXPECT_TRUE(Changes(*store).empty());
+  EXPECT_EQ(store->LatestChange(), 0u);
+  EXPECT_TRUE(heard.empty());
+  auto txn = Begin(*store, TxnMode::kRead);
+  auto bounds = txn->GetChangeBounds();
+  ASSERT_TRUE(bounds.ok());
+  EXPECT_EQ(bounds->oldest, 0u);
+  EXPECT_EQ(bounds->latest, 0u);
+}
+
+TEST_F(SqliteStoreTest, CommitListenersHearCommitsThatWroteChanges) {
+  auto store = Open();
+  std::vector<std::uint64_t> heard;
+  const std::uint64_t id = store->OnCommit([&heard](std::uint64_t latest) { heard.push_back(latest); });
+  for (int i = 0; i < 2; ++i) {
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_OK(txn->InsertSecret(Secret("s" + std::to_string(i), "us-east-1", "n" + std::to_string(i))));
+    ASSERT_OK(txn->InsertSecret(Secret("t" + std::to_string(i), "us-east-1", "m" + std::to_string(i))));
+    ASSERT_OK(txn->Commit());
+  }
+  EXPECT_EQ(heard, (std::vector<std::uint64_t>{2, 4}));
+  store->RemoveOnCommit(id);
+  {
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_OK(txn->InsertSecret(Secret("u", "us-east-1", "u")));
+    ASSERT_OK(txn->Commit());
+  }
+  EXPECT_EQ(heard.size(), 2u);
+  EXPECT_EQ(store->LatestChange(), 5u);
+  // A reopened store knows its head.
+  store.reset();
+  store = Open();
+  EXPECT_EQ(store->LatestChange(), 5u);
+}
+
+TEST_F(SqliteStoreTest, PruneChangesKeepsTheNewestRowsAndNeverReusesSequences) {
+  auto store = Open();
+  for (int i = 0; i < 5; ++i) {
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_OK(txn->InsertSecret(Secret("s" + std::to_string(i), "us-east-1", "n" + std::to_string(i))));
+    ASSERT_OK(txn->Commit());
+  }
+  const std::int64_t future_ms = 32503680000000;  // year 3000: every row is old enough
+  {
+    auto txn = Begin(*store, TxnMode::kWrite);
+    auto none = txn->PruneChanges(0, 0);  // nothing is older than 1970
+    ASSERT_TRUE(none.ok());
+    EXPECT_EQ(*none, 0);
+    auto removed = txn->PruneChanges(future_ms, 2);
+    ASSERT_TRUE(removed.ok()) << removed.error().ToLogString();
+    EXPECT_EQ(*removed, 3);
+    ASSERT_OK(txn->Commit());
+  }
+  std::vector<ChangeRow> rows = Changes(*store);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].sequence, 4u);
+  {
+    auto txn = Begin(*store, TxnMode::kRead);
+    auto bounds = txn->GetChangeBounds();
+    ASSERT_TRUE(bounds.ok());
+    EXPECT_EQ(bounds->oldest, 4u);
+    EXPECT_EQ(bounds->latest, 5u);
+  }
+  {  // even with everything removed, the next row continues the sequence
+    auto txn = Begin(*store, TxnMode::kWrite);
+    ASSERT_TRUE(txn->PruneChanges(future_ms, 0).ok());
+    ASSERT_OK(txn->InsertSecret(Secret("x", "us-east-1", "x")));
+    ASSERT_OK(txn->Commit());
+  }
+  rows = Changes(*store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].sequence, 6u);
+}
+
 }  // namespace
 }  // namespace arca::store

@@ -111,6 +111,12 @@ enum class StmtId : int {
   kInsertParameterVersion,
   kUpdateParameterVersion,
   kDeleteParameterVersion,
+  kListVersionIds,
+  kGetVersionLabels,
+  kInsertChange,
+  kListChanges,
+  kChangeBounds,
+  kPruneChanges,
   kCount,  // not a statement
 };
 

@@ -195,6 +195,22 @@ CREATE TABLE parameter_versions (
   FOREIGN KEY (region, name) REFERENCES parameters (region, name) ON DELETE CASCADE
 ) STRICT;
 )sql"},
+    // The change log: one row per secret touched by a committed write transaction (names, version
+    // ids and stages; never values), read by the change stream. AUTOINCREMENT: a sequence is never
+    // reused, even after the newest rows were removed.
+    {4, R"sql(
+CREATE TABLE changes (
+  sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms  INTEGER NOT NULL,
+  kind     TEXT NOT NULL,
+  region   TEXT NOT NULL,
+  name     TEXT NOT NULL,
+  arn      TEXT NOT NULL,
+  deleted  INTEGER NOT NULL,
+  versions TEXT NOT NULL
+) STRICT;
+CREATE INDEX changes_by_time ON changes (time_ms);
+)sql"},
 };
 
 Status MigrateInTransaction(Connection& conn) {

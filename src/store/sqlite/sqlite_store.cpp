@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -304,6 +306,23 @@ const char* SqlFor(StmtId id) {
              "WHERE region = ?1 AND name = ?2 AND version = ?3";
     case StmtId::kDeleteParameterVersion:
       return "DELETE FROM parameter_versions WHERE region = ?1 AND name = ?2 AND version = ?3";
+
+    case StmtId::kListVersionIds:
+      return "SELECT version_id FROM versions WHERE secret_id = ?1 ORDER BY created_ms, version_id";
+    case StmtId::kGetVersionLabels:
+      return "SELECT labels FROM versions WHERE secret_id = ?1 AND version_id = ?2";
+    case StmtId::kInsertChange:
+      return "INSERT INTO changes (time_ms, kind, region, name, arn, deleted, versions) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING sequence";
+    case StmtId::kListChanges:
+      return "SELECT sequence, time_ms, kind, region, name, arn, deleted, versions FROM changes "
+             "WHERE sequence > ?1 ORDER BY sequence LIMIT ?2";
+    case StmtId::kChangeBounds:
+      return "SELECT coalesce((SELECT min(sequence) FROM changes), 0), "
+             "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)";
+    case StmtId::kPruneChanges:
+      return "DELETE FROM changes WHERE time_ms < ?1 AND "
+             "sequence <= (SELECT coalesce(max(sequence), 0) FROM changes) - ?2";
 
     case StmtId::kCount:
       break;
@@ -649,6 +668,55 @@ Result<ParameterVersionRow> ReadParameterVersion(const Statement& st) {
   return row;
 }
 
+// A change row's versions as JSON text: [{"VersionId": ..., "VersionStages": [...]}].
+std::string EncodeChangeVersions(const std::vector<ChangeVersion>& versions) {
+  boost::json::array a;
+  a.reserve(versions.size());
+  for (const ChangeVersion& v : versions) {
+    boost::json::array stages;
+    for (const std::string& stage : v.stages) stages.emplace_back(stage);
+    a.emplace_back(boost::json::object{{"VersionId", v.version_id}, {"VersionStages", std::move(stages)}});
+  }
+  return boost::json::serialize(a);
+}
+
+Result<std::vector<ChangeVersion>> DecodeChangeVersions(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_array()) return Corrupt("changes.versions is not a JSON array");
+  std::vector<ChangeVersion> versions;
+  for (const boost::json::value& e : v.get_array()) {
+    const boost::json::object* o = e.if_object();
+    const boost::json::value* id = o != nullptr ? o->if_contains("VersionId") : nullptr;
+    const boost::json::value* stages = o != nullptr ? o->if_contains("VersionStages") : nullptr;
+    if (id == nullptr || !id->is_string() || stages == nullptr || !stages->is_array()) {
+      return Corrupt("changes.versions holds a malformed entry");
+    }
+    ChangeVersion cv;
+    cv.version_id = id->get_string();
+    for (const boost::json::value& stage : stages->get_array()) {
+      if (!stage.is_string()) return Corrupt("changes.versions holds a non-string stage");
+      cv.stages.emplace_back(stage.get_string());
+    }
+    versions.push_back(std::move(cv));
+  }
+  return versions;
+}
+
+// Column order: sequence, time_ms, kind, region, name, arn, deleted, versions.
+Result<ChangeRow> ReadChange(const Statement& st) {
+  ChangeRow row;
+  row.sequence = static_cast<std::uint64_t>(st.ColumnInt(0));
+  row.time_ms = st.ColumnInt(1);
+  row.kind = st.ColumnText(2);
+  row.region = st.ColumnText(3);
+  row.name = st.ColumnText(4);
+  row.arn = st.ColumnText(5);
+  row.deleted = st.ColumnInt(6) != 0;
+  ARCA_ASSIGN_OR_RETURN(row.versions, DecodeChangeVersions(st.ColumnText(7)));
+  return row;
+}
+
 // The least string greater than every string starting with `prefix` (byte-wise), or nullopt when
 // there is none (the prefix is empty or all 0xFF bytes).
 std::optional<std::string> PrefixSuccessor(std::string prefix) {
@@ -688,13 +756,14 @@ Result<std::optional<Row>> OneRow(Statement& st, ReadFn read) {
   }
 }
 
-// What the store and its transactions share: the connection pool, the in-process writer lock and
-// the last known change sequence. Outlives the Store while transactions are open. Thread-safety:
-// thread-safe; mu_ guards idle_.
+// What the store and its transactions share: the connection pool, the in-process writer lock, the
+// last known change sequence and change log head, and the commit listeners. Outlives the Store
+// while transactions are open. Thread-safety: thread-safe; mu_ guards idle_.
 class StoreState {
  public:
-  StoreState(std::string path, std::unique_ptr<Connection> first, std::uint64_t sequence)
-      : path_(std::move(path)), sequence_(sequence) {
+  StoreState(std::string path, std::unique_ptr<Connection> first, std::uint64_t sequence,
+             std::uint64_t latest_change)
+      : path_(std::move(path)), sequence_(sequence), latest_change_(latest_change) {
     idle_.push_back(std::move(first));
   }
 
@@ -738,15 +807,38 @@ class StoreState {
   }
 
   // Raises the known sequence to `seq` (never lowers it: commits may report out of order).
-  void NoteSequence(std::uint64_t seq) {
-    std::uint64_t cur = sequence_.load(std::memory_order_relaxed);
-    while (cur < seq && !sequence_.compare_exchange_weak(cur, seq, std::memory_order_acq_rel,
-                                                         std::memory_order_relaxed)) {
-    }
-  }
+  void NoteSequence(std::uint64_t seq) { RaiseTo(sequence_, seq); }
   std::uint64_t sequence() const { return sequence_.load(std::memory_order_acquire); }
 
+  // The newest change log sequence known; raised as NoteSequence.
+  void NoteChange(std::uint64_t seq) { RaiseTo(latest_change_, seq); }
+  std::uint64_t latest_change() const { return latest_change_.load(std::memory_order_acquire); }
+
+  std::uint64_t AddListener(CommitListener listener) {
+    std::lock_guard<std::mutex> lock(listeners_mu_);
+    const std::uint64_t id = ++last_listener_id_;
+    listeners_.emplace_back(id, std::move(listener));
+    return id;
+  }
+  void RemoveListener(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(listeners_mu_);
+    std::erase_if(listeners_, [id](const auto& entry) { return entry.first == id; });
+  }
+  // Tells every listener about a commit that wrote change rows up to `latest_change`.
+  void NotifyCommit(std::uint64_t latest_change) {
+    NoteChange(latest_change);
+    std::lock_guard<std::mutex> lock(listeners_mu_);
+    for (const auto& [id, listener] : listeners_) listener(latest_change);
+  }
+
  private:
+  static void RaiseTo(std::atomic<std::uint64_t>& value, std::uint64_t seq) {
+    std::uint64_t cur = value.load(std::memory_order_relaxed);
+    while (cur < seq && !value.compare_exchange_weak(cur, seq, std::memory_order_acq_rel,
+                                                     std::memory_order_relaxed)) {
+    }
+  }
+
   const std::string path_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;  // GUARDED_BY(mu_)
@@ -754,6 +846,10 @@ class StoreState {
   std::condition_variable writer_cv_;
   bool writer_held_ = false;  // GUARDED_BY(writer_mu_)
   std::atomic<std::uint64_t> sequence_;
+  std::atomic<std::uint64_t> latest_change_;
+  std::mutex listeners_mu_;  // held while listeners run: RemoveListener waits for them
+  std::uint64_t last_listener_id_ = 0;                                   // GUARDED_BY(listeners_mu_)
+  std::vector<std::pair<std::uint64_t, CommitListener>> listeners_;     // GUARDED_BY(listeners_mu_)
 };
 
 // Thread-safety: used by one thread at a time (as Transaction documents).
@@ -815,21 +911,34 @@ class SqliteTransaction final : public Transaction {
     ARCA_RETURN_IF_ERROR(Usable(true));
     Statement st(*conn_, StmtId::kInsertSecret, "insert secret");
     BindSecret(st, row);
-    return Write(st, nullptr);
+    ARCA_RETURN_IF_ERROR(Write(st, nullptr));
+    Touch(row.id);
+    return OkStatus();
   }
 
   Status UpdateSecret(const SecretRow& row) override {
     ARCA_RETURN_IF_ERROR(Usable(true));
     Statement st(*conn_, StmtId::kUpdateSecret, "update secret");
     BindSecret(st, row);
-    return Write(st, "Secret not found");
+    ARCA_RETURN_IF_ERROR(Write(st, "Secret not found"));
+    Touch(row.id);
+    return OkStatus();
   }
 
   Status DeleteSecret(const std::string& id) override {
     ARCA_RETURN_IF_ERROR(Usable(true));
-    Statement st(*conn_, StmtId::kDeleteSecret, "delete secret");
-    st.BindText(1, id);
-    return Write(st, "Secret not found");  // versions go by ON DELETE CASCADE
+    // The change row needs the secret's names and versions, which are gone after the delete.
+    ARCA_ASSIGN_OR_RETURN(std::optional<SecretRow> before, GetSecretById(id));
+    ARCA_ASSIGN_OR_RETURN(std::vector<std::string> version_ids, ListVersionIds(id));
+    {
+      Statement st(*conn_, StmtId::kDeleteSecret, "delete secret");
+      st.BindText(1, id);
+      ARCA_RETURN_IF_ERROR(Write(st, "Secret not found"));  // versions go by ON DELETE CASCADE
+    }
+    Touched& t = Touch(id);
+    if (before.has_value()) t.removed = std::move(before);
+    for (std::string& version_id : version_ids) TouchVersion(t, std::move(version_id));
+    return OkStatus();
   }
 
   Result<std::vector<VersionRow>> ListVersions(const std::string& secret_id) override {
@@ -872,7 +981,9 @@ class SqliteTransaction final : public Transaction {
     st.BindBlob(8, row.sealed.wrapped_key);
     st.BindBlob(9, row.sealed.ciphertext);
     st.BindText(10, row.kms_key_arn);
-    return Write(st, nullptr);
+    ARCA_RETURN_IF_ERROR(Write(st, nullptr));
+    TouchVersion(Touch(row.secret_id), row.version_id);
+    return OkStatus();
   }
 
   Status UpdateVersion(const VersionRow& row) override {
@@ -887,7 +998,9 @@ class SqliteTransaction final : public Transaction {
     st.BindBlob(6, row.sealed.wrapped_key);
     st.BindBlob(7, row.sealed.ciphertext);
     st.BindText(8, row.kms_key_arn);
-    return Write(st, "Secret version not found");
+    ARCA_RETURN_IF_ERROR(Write(st, "Secret version not found"));
+    TouchVersion(Touch(row.secret_id), row.version_id);
+    return OkStatus();
   }
 
   Status DeleteVersion(const std::string& secret_id, const std::string& version_id) override {
@@ -895,7 +1008,9 @@ class SqliteTransaction final : public Transaction {
     Statement st(*conn_, StmtId::kDeleteVersion, "delete version");
     st.BindText(1, secret_id);
     st.BindText(2, version_id);
-    return Write(st, "Secret version not found");
+    ARCA_RETURN_IF_ERROR(Write(st, "Secret version not found"));
+    TouchVersion(Touch(secret_id), version_id);
+    return OkStatus();
   }
 
   Result<std::optional<AccessKeyRow>> GetAccessKey(const std::string& access_key_id) override {
@@ -1449,17 +1564,122 @@ class SqliteTransaction final : public Transaction {
     return Write(st, nullptr);
   }
 
+  Result<ChangeBounds> GetChangeBounds() override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kChangeBounds, "read change log bounds");
+    ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+    if (!has_row) return Corrupt("change log bounds query returned no row");
+    ChangeBounds bounds;
+    bounds.oldest = static_cast<std::uint64_t>(st.ColumnInt(0));
+    bounds.latest = static_cast<std::uint64_t>(st.ColumnInt(1));
+    state_->NoteChange(bounds.latest);
+    return bounds;
+  }
+
+  Result<std::vector<ChangeRow>> ListChanges(std::uint64_t after_sequence,
+                                             std::size_t limit) override {
+    ARCA_RETURN_IF_ERROR(Usable(false));
+    Statement st(*conn_, StmtId::kListChanges, "list changes");
+    st.BindInt(1, static_cast<std::int64_t>(after_sequence));
+    st.BindInt(2, static_cast<std::int64_t>(limit));
+    return AllRows<ChangeRow>(st, ReadChange);
+  }
+
+  Result<std::int64_t> PruneChanges(std::int64_t before_ms, std::int64_t keep_at_least) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kPruneChanges, "prune changes");
+    st.BindInt(1, before_ms);
+    st.BindInt(2, std::max<std::int64_t>(keep_at_least, 0));
+    ARCA_ASSIGN_OR_RETURN(int removed, st.Run());
+    if (removed > 0) dirty_ = true;
+    return static_cast<std::int64_t>(removed);
+  }
+
   Status Commit() override {
     ARCA_RETURN_IF_ERROR(Usable(false));
     std::optional<std::uint64_t> sequence;
-    Status status = CommitInner(&sequence);
+    std::optional<std::uint64_t> latest_change;
+    Status status = CommitInner(&sequence, &latest_change);
     Finish();  // rolls back if the commit did not happen; the transaction is over either way
     if (status.ok() && sequence.has_value()) state_->NoteSequence(*sequence);
+    if (status.ok() && latest_change.has_value()) state_->NotifyCommit(*latest_change);
     return status;
   }
 
  private:
-  Status CommitInner(std::optional<std::uint64_t>* sequence) {
+  // A secret this transaction wrote: the versions it wrote, and the row as it was before a delete.
+  struct Touched {
+    std::string secret_id;
+    std::vector<std::string> version_ids;  // in first-touch order, each once
+    std::optional<SecretRow> removed;
+  };
+
+  Touched& Touch(const std::string& secret_id) {
+    for (Touched& t : touched_) {
+      if (t.secret_id == secret_id) return t;
+    }
+    touched_.push_back(Touched{secret_id, {}, std::nullopt});
+    return touched_.back();
+  }
+
+  static void TouchVersion(Touched& t, std::string version_id) {
+    if (std::find(t.version_ids.begin(), t.version_ids.end(), version_id) == t.version_ids.end()) {
+      t.version_ids.push_back(std::move(version_id));
+    }
+  }
+
+  Result<std::vector<std::string>> ListVersionIds(const std::string& secret_id) {
+    Statement st(*conn_, StmtId::kListVersionIds, "list version ids");
+    st.BindText(1, secret_id);
+    return AllRows<std::string>(st, [](const Statement& s) { return s.ColumnText(0); });
+  }
+
+  // Writes one change row per touched secret, with the state the transaction leaves behind.
+  // Returns the last sequence written, or nullopt when there was nothing to write.
+  Result<std::optional<std::uint64_t>> WriteChangeRows() {
+    std::optional<std::uint64_t> last;
+    const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    for (Touched& t : touched_) {
+      ARCA_ASSIGN_OR_RETURN(std::optional<SecretRow> current, GetSecretById(t.secret_id));
+      const SecretRow* row = current.has_value() ? &*current : t.removed ? &*t.removed : nullptr;
+      if (row == nullptr) continue;  // a version of a secret that never existed (refused by SQLite)
+      std::vector<ChangeVersion> versions;
+      versions.reserve(t.version_ids.size());
+      for (const std::string& version_id : t.version_ids) {
+        ChangeVersion v;
+        v.version_id = version_id;
+        Statement st(*conn_, StmtId::kGetVersionLabels, "read version labels");
+        st.BindText(1, t.secret_id);
+        st.BindText(2, version_id);
+        ARCA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+        if (has_row) {
+          ARCA_ASSIGN_OR_RETURN(v.stages, DecodeLabels(st.ColumnText(0)));
+        }
+        versions.push_back(std::move(v));
+      }
+      const std::string encoded = EncodeChangeVersions(versions);
+      Statement insert(*conn_, StmtId::kInsertChange, "insert change");
+      insert.BindInt(1, now_ms);
+      insert.BindText(2, "secret");
+      insert.BindText(3, row->region);
+      insert.BindText(4, row->name);
+      insert.BindText(5, row->arn);
+      insert.BindInt(6, !current.has_value() || current->deleted_ms.has_value() ? 1 : 0);
+      insert.BindText(7, encoded);
+      ARCA_ASSIGN_OR_RETURN(bool has_row, insert.Step());
+      if (!has_row) return Corrupt("insert into changes returned no sequence");
+      last = static_cast<std::uint64_t>(insert.ColumnInt(0));
+    }
+    return last;
+  }
+
+  Status CommitInner(std::optional<std::uint64_t>* sequence,
+                     std::optional<std::uint64_t>* latest_change) {
+    if (mode_ == TxnMode::kWrite && !touched_.empty()) {
+      ARCA_ASSIGN_OR_RETURN(*latest_change, WriteChangeRows());
+    }
     if (mode_ == TxnMode::kWrite && dirty_) {
       Statement bump(*conn_, StmtId::kBumpChangeSequence, "bump change sequence");
       ARCA_ASSIGN_OR_RETURN(bool has_row, bump.Step());
@@ -1590,6 +1810,7 @@ class SqliteTransaction final : public Transaction {
   bool holds_writer_;  // a write transaction holds the writer lock until Finish()
   bool finished_ = false;
   bool dirty_ = false;  // a write statement changed at least one row
+  std::vector<Touched> touched_;  // secrets written, for the change log (few per transaction)
 };
 
 // Thread-safety: thread-safe.
@@ -1625,6 +1846,11 @@ class SqliteStore final : public Store {
   }
 
   std::uint64_t ChangeSequence() const override { return state_->sequence(); }
+  std::uint64_t LatestChange() const override { return state_->latest_change(); }
+  std::uint64_t OnCommit(CommitListener listener) override {
+    return state_->AddListener(std::move(listener));
+  }
+  void RemoveOnCommit(std::uint64_t id) override { state_->RemoveListener(id); }
   std::uint64_t ErrorCount() const override { return sqlite::SqliteErrorCount(); }
 
   // Reads the stored change sequence, which also picks up writes committed by other processes.
@@ -1660,7 +1886,12 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   ARCA_ASSIGN_OR_RETURN(
       std::int64_t seq,
       conn->QueryInt("SELECT seq FROM change_sequence WHERE id = 1", "read change sequence"));
-  auto state = std::make_shared<StoreState>(path, std::move(conn), static_cast<std::uint64_t>(seq));
+  ARCA_ASSIGN_OR_RETURN(
+      std::int64_t latest_change,
+      conn->QueryInt("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)",
+                     "read change log head"));
+  auto state = std::make_shared<StoreState>(path, std::move(conn), static_cast<std::uint64_t>(seq),
+                                            static_cast<std::uint64_t>(latest_change));
   std::unique_ptr<Store> store = std::make_unique<SqliteStore>(std::move(state));
   return store;
 }
