@@ -893,6 +893,7 @@ class SecretsService::Impl {
     if (meta.last_accessed_ms == today && version.last_accessed_ms == today) return;
     auto touch = [&]() -> Status {
       ARCA_ASSIGN_OR_RETURN(auto txn, store_.Begin(TxnMode::kWrite));
+      txn->OmitFromChangeLog();  // a read is no change for the change stream's followers
       ARCA_ASSIGN_OR_RETURN(auto row, txn->GetSecretById(secret.id));
       if (!row) return OkStatus();
       ARCA_ASSIGN_OR_RETURN(SecretMeta m, SecretMeta::FromJson(row->meta));

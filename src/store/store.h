@@ -361,6 +361,11 @@ class Transaction {
   // Returns how many were removed. (It writes no change row itself.)
   virtual Result<std::int64_t> PruneChanges(std::int64_t before_ms, std::int64_t keep_at_least) = 0;
 
+  // The transaction's writes are bookkeeping that changes no secret's value, labels or settings
+  // (the day a version was last read): Commit() writes no change row for them, so followers of the
+  // change log (the operator's push sync) are not woken by reads.
+  virtual void OmitFromChangeLog() = 0;
+
   // Makes the writes durable; the transaction is finished afterwards whatever the outcome.
   virtual Status Commit() = 0;
 };

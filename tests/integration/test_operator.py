@@ -254,6 +254,23 @@ class OperatorTest(unittest.TestCase):
         self.assertIn(f'externalsecret_status_condition{{name="database",namespace="{ns}",condition="Ready",'
                       f'status="True"}} 1', metrics)
 
+    def test_parameter_store_provider(self):
+        ns = self.namespace_with_store()
+        path = "/" + unique("shop") + "/prod/app"
+        ssm = self.server.client(service="ssm")
+        ssm.put_parameter(Name=path, Type="SecureString", Value=json.dumps({"DATABASE_URL": "postgres://x", "API_KEY": "k"}))
+        ssm.put_parameter(Name=path + "-flag", Type="String", Value="on")
+        self.cluster.create(f"/apis/{GROUP}/v1/namespaces/{ns}/secretstores", {
+            "apiVersion": f"{GROUP}/v1", "kind": "SecretStore", "metadata": {"name": "params"},
+            "spec": {"provider": {"aws": {"service": "ParameterStore", "region": "us-east-1", "auth": {"secretRef": {
+                "accessKeyIDSecretRef": {"name": "arca-creds", "key": "id"},
+                "secretAccessKeySecretRef": {"name": "arca-creds", "key": "secret"}}}}}}})
+        self.external_secret(ns, "app", {"secretStoreRef": {"kind": "SecretStore", "name": "params"},
+                                         "target": {"name": "app"},
+                                         "dataFrom": [{"extract": {"key": path}}],
+                                         "data": [{"secretKey": "FLAG", "remoteRef": {"key": path + "-flag"}}]})
+        self.wait_data(ns, "app", {"DATABASE_URL": "postgres://x", "API_KEY": "k", "FLAG": "on"})
+
     # ---- freshness ----------------------------------------------------------------------------------
 
     def test_refresh_interval_picks_up_a_new_value(self):
@@ -464,6 +481,65 @@ class OperatorTest(unittest.TestCase):
         self.wait_for("a second rollout", lambda: template_hash("web") not in (None, first))
         time.sleep(2.5)
         self.assertEqual(generation("web"), 3)
+
+    # ---- push sync ----------------------------------------------------------------------------------
+
+    def arca_store_namespace(self):
+        ns = unique("push").lower()
+        self.cluster.namespace(ns)
+        self.cluster.create(secret_path(ns), {
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "arca-creds"},
+            "data": {"id": b64(self.key_id), "secret": b64(self.key_secret)}})
+        self.cluster.create(f"/apis/{GROUP}/v1/namespaces/{ns}/secretstores", {
+            "apiVersion": f"{GROUP}/v1", "kind": "SecretStore", "metadata": {"name": "arca"},
+            "spec": {"provider": {"arca": {"server": self.server.endpoint, "region": "us-east-1", "auth": {
+                "secretRef": {"accessKeyIDSecretRef": {"name": "arca-creds", "key": "id"},
+                              "secretAccessKeySecretRef": {"name": "arca-creds", "key": "secret"}}}}}}})
+        return ns
+
+    def reads_of(self, name):
+        """GetSecretValue / BatchGetSecretValue calls naming secret `name`, from the audit log."""
+        ct = self.server.client(service="cloudtrail")
+        n = 0
+        for event_name in ("GetSecretValue", "BatchGetSecretValue"):
+            for e in ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName",
+                                                         "AttributeValue": event_name}],
+                                      MaxResults=50)["Events"]:
+                if name in e["CloudTrailEvent"]:
+                    n += 1
+        return n
+
+    def test_push_sync_within_a_second_and_no_reads_of_unchanged_secrets(self):
+        ns = self.arca_store_namespace()
+        changed, quiet = unique("pushed"), unique("quiet")
+        self.sm.create_secret(Name=changed, SecretString="v1")
+        self.sm.create_secret(Name=quiet, SecretString="q")
+        self.external_secret(ns, "changed", {"refreshInterval": "1h", "target": {"name": "changed"},
+                                             "data": [{"secretKey": "v", "remoteRef": {"key": changed}}]})
+        self.external_secret(ns, "quiet", {"refreshInterval": "1h", "target": {"name": "quiet"},
+                                           "data": [{"secretKey": "v", "remoteRef": {"key": quiet}}]})
+        self.wait_data(ns, "changed", {"v": "v1"})
+        self.wait_data(ns, "quiet", {"v": "q"})
+        time.sleep(1.5)  # the follower has started and caught up
+        quiet_reads = self.reads_of(quiet)
+        for value in ("v2", "v3"):
+            t0 = time.time()
+            self.sm.put_secret_value(SecretId=changed, SecretString=value)
+            self.wait_data(ns, "changed", {"v": value}, timeout=5, )
+            self.assertLess(time.time() - t0, 1.0, "a PutSecretValue reached the Secret later than 1 s")
+        # A label move (what a rotation's finishSecret does) is pushed too.
+        versions = self.sm.list_secret_version_ids(SecretId=changed)["Versions"]
+        previous = next(v["VersionId"] for v in versions if "AWSPREVIOUS" in v["VersionStages"])
+        current = next(v["VersionId"] for v in versions if "AWSCURRENT" in v["VersionStages"])
+        t0 = time.time()
+        self.sm.update_secret_version_stage(SecretId=changed, VersionStage="AWSCURRENT",
+                                            MoveToVersionId=previous, RemoveFromVersionId=current)
+        self.wait_data(ns, "changed", {"v": "v2"}, timeout=5)
+        self.assertLess(time.time() - t0, 1.0, "a label move reached the Secret later than 1 s")
+        time.sleep(1)
+        self.assertEqual(self.reads_of(quiet), quiet_reads, "the unchanged secret was read again")
+        metrics = self.operator.metrics()
+        self.assertRegex(metrics, r"arca_operator_sync_latency_seconds_count [1-9]")
 
     # ---- ClusterExternalSecret ---------------------------------------------------------------------
 

@@ -795,6 +795,22 @@ TEST_F(SecretsServiceTest, ListChangesFiltersByRegionAndQuietlyByDescribeSecret)
   EXPECT_EQ(future->next_sequence, 4u);
 }
 
+TEST_F(SecretsServiceTest, AReadIsNoChange) {
+  Create("app/read", "value");
+  auto before = service_->ListChanges(ctx_, {});
+  ASSERT_TRUE(before.ok());
+  GetSecretValueInput in;
+  in.secret_id = "app/read";
+  ASSERT_TRUE(service_->GetSecretValue(ctx_, in).ok());  // records the day of last access
+  auto described = service_->DescribeSecret(ctx_, SecretIdInput{"app/read"});
+  ASSERT_TRUE(described.ok());
+  EXPECT_TRUE(described->last_accessed_date.has_value());
+  auto after = service_->ListChanges(ctx_, {before->next_sequence, 100});
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->changes.empty());
+  EXPECT_EQ(after->next_sequence, before->next_sequence);
+}
+
 TEST_F(SecretsServiceTest, ListChangesResetsWhenTheLogWasPruned) {
   for (int i = 0; i < 4; ++i) Create("app/p" + std::to_string(i), "v");
   // Change rows carry the wall clock of the commit (the store has no Clock).

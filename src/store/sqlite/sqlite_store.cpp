@@ -1595,6 +1595,8 @@ class SqliteTransaction final : public Transaction {
     return static_cast<std::int64_t>(removed);
   }
 
+  void OmitFromChangeLog() override { omit_changes_ = true; }
+
   Status Commit() override {
     ARCA_RETURN_IF_ERROR(Usable(false));
     std::optional<std::uint64_t> sequence;
@@ -1677,7 +1679,7 @@ class SqliteTransaction final : public Transaction {
 
   Status CommitInner(std::optional<std::uint64_t>* sequence,
                      std::optional<std::uint64_t>* latest_change) {
-    if (mode_ == TxnMode::kWrite && !touched_.empty()) {
+    if (mode_ == TxnMode::kWrite && !touched_.empty() && !omit_changes_) {
       ARCA_ASSIGN_OR_RETURN(*latest_change, WriteChangeRows());
     }
     if (mode_ == TxnMode::kWrite && dirty_) {
@@ -1811,6 +1813,7 @@ class SqliteTransaction final : public Transaction {
   bool finished_ = false;
   bool dirty_ = false;  // a write statement changed at least one row
   std::vector<Touched> touched_;  // secrets written, for the change log (few per transaction)
+  bool omit_changes_ = false;     // OmitFromChangeLog()
 };
 
 // Thread-safety: thread-safe.
