@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "crypto/hash.h"
 #include "operator/changes.h"
+#include "operator/go_regexp.h"
 #include "operator/kube/informer.h"
 #include "operator/mapping.h"
 #include "operator/metrics.h"
@@ -161,6 +162,35 @@ bool SelectorMatches(const bj::object& selector, const std::map<std::string, std
     }
   }
   return true;
+}
+
+// ESO's ClusterSecretStore spec.conditions: when there are any, a namespace may use the store only
+// if one of them selects it (namespaces, namespaceRegexes or namespaceSelector).
+bool StoreAllowsNamespace(const bj::object& store, const std::string& ns,
+                          const std::map<std::string, std::string>& ns_labels) {
+  const bj::object* spec = Obj(store, "spec");
+  const bj::array* conditions = spec == nullptr ? nullptr : Arr(*spec, "conditions");
+  if (conditions == nullptr || conditions->empty()) return true;
+  for (const auto& c : *conditions) {
+    if (!c.is_object()) continue;
+    const bj::object& co = c.get_object();
+    if (const bj::array* names = Arr(co, "namespaces")) {
+      for (const auto& n : *names) {
+        if (n.is_string() && n.get_string() == ns) return true;
+      }
+    }
+    if (const bj::array* regexes = Arr(co, "namespaceRegexes")) {
+      for (const auto& r : *regexes) {
+        if (!r.is_string()) continue;
+        auto re = GoRegexp::Compile(std::string_view(r.get_string()));
+        if (re.ok() && re->MatchString(ns)) return true;
+      }
+    }
+    if (const bj::object* sel = Obj(co, "namespaceSelector")) {
+      if (SelectorMatches(*sel, ns_labels)) return true;
+    }
+  }
+  return false;
 }
 
 // ---- secret names a pod template uses (rolling restarts) ----------------------------------------
@@ -593,6 +623,13 @@ class Controller::Impl {
       if (!store_obj) {
         return Error(Code::kNotFound, ref->kind + " " + ref->name + " does not exist" +
                                           (ref->kind == "ClusterSecretStore" ? "" : " in namespace " + ns));
+      }
+      if (ref->kind == "ClusterSecretStore") {
+        auto ns_obj = namespaces_->Get(ns);
+        if (!StoreAllowsNamespace(*store_obj, ns, ns_obj ? MetaMap(*ns_obj, "labels") : std::map<std::string, std::string>{})) {
+          return Error(Code::kAccessDenied, "using ClusterSecretStore " + ref->name + " is not allowed from namespace " +
+                                                ns + ": denied by spec.conditions");
+        }
       }
       ARCA_ASSIGN_OR_RETURN(SecretStore store, ParseSecretStore(bj::serialize(*store_obj)));
       if (store.kind == "SecretStore" && store.namespace_.empty()) store.namespace_ = ns;

@@ -103,8 +103,9 @@ class Operator:
 SKIP = kube_harness.skip_reason()
 
 
-@unittest.skipIf(SKIP, SKIP)
-class OperatorTest(unittest.TestCase):
+class ClusterTestCase(unittest.TestCase):
+    """One control plane and one Arca server (on a fixed port, so it can be restarted) per class,
+    with the operator's CRDs, RBAC and Deployment applied."""
 
     @classmethod
     def setUpClass(cls):
@@ -119,29 +120,25 @@ class OperatorTest(unittest.TestCase):
             cls.cluster.wait_crds(CRDS)
             cls.sm = cls.server.client()
             cls.key_id, cls.key_secret = cls.server.credentials()
-            # The operator runs as its own ServiceAccount: its ClusterRole must be enough.
-            cls.operator_kubeconfig = cls.cluster.service_account_kubeconfig(
-                "arca-system", "arca-operator", os.path.join(cls.server.data_dir, "operator.kubeconfig"))
-            cls.operator = Operator(cls.cluster, cls.server.endpoint, "op-a", kubeconfig=cls.operator_kubeconfig)
+            cls.start_operators()
         except BaseException:
-            cls.teardown_all()
+            cls.tearDownClass()
             raise
 
     @classmethod
-    def teardown_all(cls):
-        op = getattr(cls, "operator", None)
-        if op is not None:
+    def start_operators(cls):
+        pass
+
+    @classmethod
+    def tearDownClass(cls):
+        for op in cls.operators():
             op.stop()
         cls.server.cleanup()
         cls.cluster.stop()
 
     @classmethod
-    def tearDownClass(cls):
-        cls.teardown_all()
-
-    def tearDown(self):
-        if self.operator.proc.poll() is not None:
-            self.fail(f"the operator died:\n{self.operator.log()[-4000:]}")
+    def operators(cls):
+        return []
 
     # ---- helpers ----------------------------------------------------------------------------------------
 
@@ -174,7 +171,8 @@ class OperatorTest(unittest.TestCase):
             if last:
                 return last
             time.sleep(interval)
-        self.fail(f"timed out waiting for {what} (last: {last!r})\noperator log:\n{self.operator.log()[-3000:]}")
+        logs = "\n".join(op.log()[-2000:] for op in self.operators() + getattr(self, "ops", []))
+        self.fail(f"timed out waiting for {what} (last: {last!r})\noperator logs:\n{logs}")
         return None
 
     def secret_data(self, ns, name):
@@ -201,6 +199,26 @@ class OperatorTest(unittest.TestCase):
     def events(self, ns, name):
         items = self.cluster.get(f"/api/v1/namespaces/{ns}/events")["items"]
         return [e for e in items if e["involvedObject"]["name"] == name]
+
+
+
+@unittest.skipIf(SKIP, SKIP)
+class OperatorTest(ClusterTestCase):
+
+    @classmethod
+    def start_operators(cls):
+        # The operator runs as its own ServiceAccount: its ClusterRole must be enough.
+        cls.operator_kubeconfig = cls.cluster.service_account_kubeconfig(
+            "arca-system", "arca-operator", os.path.join(cls.server.data_dir, "operator.kubeconfig"))
+        cls.operator = Operator(cls.cluster, cls.server.endpoint, "op-a", kubeconfig=cls.operator_kubeconfig)
+
+    @classmethod
+    def operators(cls):
+        return [cls.operator] if getattr(cls, "operator", None) else []
+
+    def tearDown(self):
+        if self.operator.proc.poll() is not None:
+            self.fail(f"the operator died:\n{self.operator.log()[-4000:]}")
 
     # ---- the seeds' manifests ------------------------------------------------------------------------
 
@@ -569,6 +587,16 @@ class OperatorTest(unittest.TestCase):
         self.wait_data(team_a, "shared", {"v": "everywhere"}, timeout=20)
         self.wait_data(team_b, "shared", {"v": "everywhere"}, timeout=20)
         self.assertIsNone(c.find(es_path(other, "shared")))
+        # The store's spec.conditions decide which namespaces may use it.
+        c.patch(f"/apis/{GROUP}/v1/clustersecretstores/{name}",
+                {"spec": {"conditions": [{"namespaces": [team_a]}]}})
+        self.external_secret(other, "sneaky", {"secretStoreRef": {"kind": "ClusterSecretStore", "name": name},
+                                               "target": {"name": "sneaky"},
+                                               "data": [{"secretKey": "v", "remoteRef": {"key": name}}]})
+        cond = self.wait_ready(other, "sneaky", "False")
+        self.assertIn("denied by spec.conditions", cond["message"])
+        self.assertIsNone(c.find(secret_path(other, "sneaky")))
+        c.patch(f"/apis/{GROUP}/v1/clustersecretstores/{name}", {"spec": {"conditions": None}})
         ces = self.wait_for("the ClusterExternalSecret's status", lambda: (
             (x := c.get(f"/apis/{GROUP}/v1/clusterexternalsecrets/{name}")).get("status", {})
             .get("provisionedNamespaces") and x))
@@ -586,52 +614,11 @@ class OperatorTest(unittest.TestCase):
 
 
 @unittest.skipIf(SKIP, SKIP)
-class OperatorResilienceTest(unittest.TestCase):
-    """Failures: a second replica, the API server restarted, the Arca server down. Its own cluster."""
+class OperatorResilienceTest(ClusterTestCase):
+    """Failures: a second replica, the API server restarted, the Arca server down. Its own cluster;
+    each test starts the operators it needs."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = kube_harness.Cluster()
-        cls.port = free_port()
-        cls.server = ArcaServer(listen=f"127.0.0.1:{cls.port}")
-        try:
-            cls.server.start()
-            manifests = subprocess.run([arca_bin(), "operator", "manifests"], check=True, capture_output=True,
-                                       text=True, timeout=30).stdout
-            cls.cluster.apply_yaml_stream(manifests)
-            cls.cluster.wait_crds(CRDS)
-            cls.sm = cls.server.client()
-            cls.key_id, cls.key_secret = cls.server.credentials()
-        except BaseException:
-            cls.server.cleanup()
-            cls.cluster.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-        cls.cluster.stop()
-
-    setup_store = OperatorTest.namespace_with_store
-    external_secret = OperatorTest.external_secret
-    secret_data = OperatorTest.secret_data
-    ready = OperatorTest.ready
-
-    def wait_for(self, what, fn, timeout=15, interval=0.1):
-        deadline = time.time() + timeout
-        last = None
-        while time.time() < deadline:
-            last = fn()
-            if last:
-                return last
-            time.sleep(interval)
-        logs = "\n".join(op.log()[-2000:] for op in getattr(self, "ops", []))
-        self.fail(f"timed out waiting for {what} (last: {last!r})\n{logs}")
-        return None
-
-    def wait_data(self, ns, name, expected, timeout=15):
-        return self.wait_for(f"Secret {ns}/{name} = {expected}",
-                             lambda: self.secret_data(ns, name) == expected or None, timeout=timeout)
+    setup_store = ClusterTestCase.namespace_with_store
 
     def test_two_replicas_one_leader_and_failover(self):
         a = Operator(self.cluster, self.server.endpoint, "replica-a")

@@ -16,10 +16,11 @@ import os
 import shlex
 import shutil
 import subprocess
+import tempfile
 import unittest
 
 
-from arca_harness import arca_bin
+from arca_harness import arca_bin, clean_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KUBE_ASSETS = os.path.abspath(
@@ -415,13 +416,26 @@ class OperatorManifestsTest(unittest.TestCase):
                                text=True, timeout=30)
             self.assertEqual(r.returncode, 2, flags)
             self.assertEqual(r.stdout, "")
-        r = subprocess.run([arca_bin(), "operator"], capture_output=True, text=True, timeout=30)
+        # The controller with no API server to find: a clear message and status 2.
+        r = subprocess.run([arca_bin(), "operator"], capture_output=True, text=True, timeout=30,
+                           env={k: v for k, v in dict(clean_env(), HOME=self.empty_home()).items()
+                                if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")})
         self.assertEqual(r.returncode, 2)
-        self.assertIn("not built yet", r.stderr)
+        self.assertIn("no Kubernetes API server", r.stderr)
+        r = subprocess.run([arca_bin(), "operator", "--kubeconfig", "/nonexistent/kubeconfig"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot read kubeconfig /nonexistent/kubeconfig", r.stderr)
         r = subprocess.run([arca_bin(), "operator", "--help"], capture_output=True, text=True,
                            timeout=30)
         self.assertEqual(r.returncode, 0)
-        self.assertIn("not built yet", r.stdout)
+        self.assertIn("--kubeconfig", r.stdout)
+        self.assertIn("manifests", r.stdout)
+
+    def empty_home(self):
+        d = tempfile.mkdtemp(prefix="arca-it-home-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
 
 
 if __name__ == "__main__":

@@ -123,7 +123,8 @@ def wait_rotated(sm, server, name, version_id, timeout=60.0):
         if any(e.get("eventName") == "RotationSucceeded"
                and e.get("additionalEventData", {}).get("ClientRequestToken") == version_id
                for e in audit_records(server)):
-            return d
+            # Described again: the one above may predate the step that finished meanwhile.
+            return sm.describe_secret(SecretId=name)
         if time.monotonic() > deadline:
             raise AssertionError(f"rotation of {name} did not finish: {stages}")
         time.sleep(0.2)

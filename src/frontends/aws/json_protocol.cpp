@@ -46,6 +46,27 @@ ErrorShape ShapeOf(Code code) {
   return {"InternalServiceError", 500};
 }
 
+Error WithGenericNames(Error e, const GenericErrorNames& names) {
+  if (!e.wire_type().empty()) return e;
+  std::string_view name;
+  switch (e.code()) {
+    case Code::kValidation:
+    case Code::kMissingParameter:
+    case Code::kInvalidParameter:
+    case Code::kInvalidRequest: name = names.validation; break;
+    case Code::kInvalidNextToken: name = names.invalid_next_token; break;
+    case Code::kNotFound: name = names.not_found; break;
+    case Code::kAlreadyExists: name = names.already_exists; break;
+    case Code::kInternal:
+    case Code::kDecryptionFailure:
+    case Code::kEncryptionFailure: name = names.internal; break;
+    case Code::kUnavailable: name = names.unavailable; break;
+    default: break;
+  }
+  if (name.empty()) return e;
+  return std::move(e).WithWireType(std::string(name));
+}
+
 http::Response ErrorResponse(std::string_view type, int status, std::string_view message,
                              std::string_view request_id, std::string_view coral_namespace) {
   JsonWriter w(64 + type.size() + message.size());

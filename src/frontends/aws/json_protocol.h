@@ -35,6 +35,19 @@ ErrorShape ShapeOf(Code code);
 
 // An error response in the JSON 1.1 shape. `coral_namespace` is the service's, e.g.
 // "com.amazonaws.secretsmanager" (used in x-amzn-ErrorType). Internal errors get a generic message.
+// A service's own names for the errors the domain and the shared decoding leave generic (an error
+// that already has a wire type keeps it; Secrets Manager's names are the table's default). Empty:
+// keep the default.
+struct GenericErrorNames {
+  std::string_view validation;          // kValidation, kMissingParameter, kInvalidParameter, kInvalidRequest
+  std::string_view invalid_next_token;  // kInvalidNextToken
+  std::string_view not_found;           // kNotFound
+  std::string_view already_exists;      // kAlreadyExists
+  std::string_view internal;            // kInternal, kDecryptionFailure, kEncryptionFailure
+  std::string_view unavailable;         // kUnavailable
+};
+Error WithGenericNames(Error e, const GenericErrorNames& names);
+
 http::Response ErrorResponse(const Error& error, std::string_view request_id,
                              std::string_view coral_namespace);
 // Same with an explicit type and status (for errors that are not an arca::Code, or a status override).

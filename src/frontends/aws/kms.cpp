@@ -523,33 +523,10 @@ const OperationTable<KmsService, Context>& Operations() {
   return *table;
 }
 
-// KMS's names for the errors the domain and the shared decoding leave generic (Secrets Manager's
-// names are the default): KMS answers model violations with ValidationException and its own
-// failures with KMSInternalException / DependencyTimeoutException.
-Error WithKmsName(Error e) {
-  if (!e.wire_type().empty()) return e;
-  switch (e.code()) {
-    case Code::kValidation:
-    case Code::kMissingParameter:
-    case Code::kInvalidParameter:
-    case Code::kInvalidRequest:
-      return std::move(e).WithWireType("ValidationException");
-    case Code::kInvalidNextToken:
-      return std::move(e).WithWireType("InvalidMarkerException");
-    case Code::kNotFound:
-      return std::move(e).WithWireType("NotFoundException");
-    case Code::kAlreadyExists:
-      return std::move(e).WithWireType("AlreadyExistsException");
-    case Code::kInternal:
-    case Code::kDecryptionFailure:
-    case Code::kEncryptionFailure:
-      return std::move(e).WithWireType("KMSInternalException");
-    case Code::kUnavailable:
-      return std::move(e).WithWireType("DependencyTimeoutException");
-    default:
-      return e;
-  }
-}
+// KMS answers model violations with ValidationException and its own failures with
+// KMSInternalException / DependencyTimeoutException.
+constexpr GenericErrorNames kKmsNames{"ValidationException",  "InvalidMarkerException", "NotFoundException",
+                                      "AlreadyExistsException", "KMSInternalException",  "DependencyTimeoutException"};
 
 }  // namespace
 
@@ -559,7 +536,7 @@ bool KmsFrontend::HasOperation(std::string_view operation) const { return Operat
 
 Result<std::string> KmsFrontend::Invoke(const OperationContext& ctx, boost::json::object& input) {
   Result<std::string> out = RunOperation(Operations(), service_, ctx, input);
-  if (!out.ok()) return WithKmsName(std::move(out).error());
+  if (!out.ok()) return WithGenericNames(std::move(out).error(), kKmsNames);
   return out;
 }
 

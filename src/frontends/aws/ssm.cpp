@@ -329,28 +329,8 @@ const OperationTable<ParamsService, Context>& Operations() {
 }
 
 // SSM's names for the errors the domain leaves generic (Secrets Manager's names are the default).
-Error WithSsmName(Error e) {
-  if (!e.wire_type().empty()) return e;
-  switch (e.code()) {
-    case Code::kValidation:
-    case Code::kMissingParameter:
-    case Code::kInvalidParameter:
-    case Code::kInvalidRequest:
-      return std::move(e).WithWireType("ValidationException");
-    case Code::kInvalidNextToken:
-      return std::move(e).WithWireType("InvalidNextToken");
-    case Code::kNotFound:
-      return std::move(e).WithWireType("ParameterNotFound");
-    case Code::kAlreadyExists:
-      return std::move(e).WithWireType("ParameterAlreadyExists");
-    case Code::kInternal:
-    case Code::kDecryptionFailure:
-    case Code::kEncryptionFailure:
-      return std::move(e).WithWireType("InternalServerError");
-    default:
-      return e;
-  }
-}
+constexpr GenericErrorNames kSsmNames{"ValidationException",    "InvalidNextToken",    "ParameterNotFound",
+                                      "ParameterAlreadyExists", "InternalServerError", ""};
 
 }  // namespace
 
@@ -366,7 +346,7 @@ Result<std::string> SsmFrontend::Invoke(const OperationContext& ctx, boost::json
     }
   }
   Result<std::string> out = RunOperation(Operations(), service_, ctx, input);
-  if (!out.ok()) return WithSsmName(std::move(out).error());
+  if (!out.ok()) return WithGenericNames(std::move(out).error(), kSsmNames);
   return out;
 }
 
