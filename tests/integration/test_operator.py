@@ -476,6 +476,13 @@ class OperatorTest(ClusterTestCase):
         self.cluster.create(path, deployment("web", {"arca.dev/reload": "true"}))
         self.cluster.create(path, deployment("worker", {"secret.reloader.stakater.com/reload": "app-env"}, uses=False))
         self.cluster.create(path, deployment("plain", {}))
+        sts = deployment("db", {"reloader.stakater.com/auto": "true"})
+        sts["kind"] = "StatefulSet"
+        sts["spec"]["serviceName"] = "db"
+        sts["spec"]["template"]["spec"]["volumes"] = [{"name": "s", "secret": {"secretName": "app-env"}}]
+        del sts["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+        sts_path = f"/apis/apps/v1/namespaces/{ns}/statefulsets"
+        self.cluster.create(sts_path, sts)
 
         def template_hash(dname):
             d = self.cluster.get(f"{path}/{dname}")
@@ -491,6 +498,9 @@ class OperatorTest(ClusterTestCase):
         self.wait_data(ns, "app-env", {"TOKEN": "two"})
         first = self.wait_for("web's pod template annotated", lambda: template_hash("web"))
         self.wait_for("worker's pod template annotated", lambda: template_hash("worker"))
+        self.wait_for("the StatefulSet's pod template annotated", lambda: (
+            self.cluster.get(f"{sts_path}/db")["spec"]["template"]["metadata"].get("annotations") or {})
+            .get("arca.dev/secrets-hash"))
         time.sleep(2.5)  # more no-op syncs change nothing
         self.assertEqual(template_hash("web"), first)
         self.assertEqual(generation("web"), 2)

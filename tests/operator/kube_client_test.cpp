@@ -95,6 +95,40 @@ TEST(KubeConfigTest, ExplicitFileWinsThenKubeconfigVariable) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(KubeConfigTest, InClusterServiceAccount) {
+  const auto dir = std::filesystem::temp_directory_path() / "arca-kube-sa-test";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "token") << "pod-token\n";
+    std::ofstream(dir / "ca.crt") << "CLUSTER-CA";
+    std::ofstream(dir / "namespace") << "arca-system";
+  }
+  auto env = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "KUBERNETES_SERVICE_HOST") return "10.96.0.1";
+    if (name == "KUBERNETES_SERVICE_PORT") return "443";
+    return std::nullopt;
+  };
+  auto c = LoadKubeConfig("", env, dir.string());
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->server, "https://10.96.0.1:443");
+  EXPECT_EQ(c->ca_pem, "CLUSTER-CA");
+  EXPECT_EQ(c->token_file, (dir / "token").string());  // re-read on each request: bound tokens rotate
+  EXPECT_EQ(c->namespace_, "arca-system");
+  EXPECT_EQ(c->source, "in-cluster service account");
+  auto v6 = LoadKubeConfig("", [](std::string_view name) -> std::optional<std::string> {
+    if (name == "KUBERNETES_SERVICE_HOST") return "fd00::1";
+    if (name == "KUBERNETES_SERVICE_PORT") return "6443";
+    return std::nullopt;
+  }, dir.string());
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->server, "https://[fd00::1]:6443");
+  std::filesystem::remove(dir / "token");
+  auto no_token = LoadKubeConfig("", env, dir.string());
+  ASSERT_FALSE(no_token.ok());
+  EXPECT_EQ(no_token.error().code(), Code::kInvalidParameter);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(KubePathsTest, ResourcePathsAndKeys) {
   EXPECT_EQ(ResourcePath("", "v1", "secrets", "apps", "db"), "/api/v1/namespaces/apps/secrets/db");
   EXPECT_EQ(ResourcePath("external-secrets.io", "v1", "clustersecretstores", "", "x"),

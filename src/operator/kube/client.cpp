@@ -20,8 +20,6 @@ namespace bj = boost::json;
 
 namespace {
 
-constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
-
 std::optional<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -65,19 +63,19 @@ YAML::Node Named(const YAML::Node& list, const std::string& name) {
   return YAML::Node();
 }
 
-Result<KubeConfig> InCluster(const client::EnvLookup& env) {
+Result<KubeConfig> InCluster(const client::EnvLookup& env, const std::string& dir) {
   auto host = env("KUBERNETES_SERVICE_HOST");
   auto port = env("KUBERNETES_SERVICE_PORT");
   if (!host || !port || host->empty()) return Error(Code::kNotFound, "not in a cluster");
   KubeConfig c;
   const bool v6 = host->find(':') != std::string::npos;
   c.server = "https://" + (v6 ? "[" + *host + "]" : *host) + ":" + *port;
-  c.token_file = std::string(kServiceAccountDir) + "/token";
+  c.token_file = dir + "/token";
   if (!ReadFile(c.token_file)) {
     return Error(Code::kInvalidParameter, "in a cluster, but " + c.token_file + " cannot be read");
   }
-  c.ca_pem = ReadFile(std::string(kServiceAccountDir) + "/ca.crt").value_or("");
-  c.namespace_ = Trim(ReadFile(std::string(kServiceAccountDir) + "/namespace").value_or("default"));
+  c.ca_pem = ReadFile(dir + "/ca.crt").value_or("");
+  c.namespace_ = Trim(ReadFile(dir + "/namespace").value_or("default"));
   c.source = "in-cluster service account";
   return c;
 }
@@ -175,7 +173,8 @@ Result<KubeConfig> ParseKubeConfig(std::string_view yaml, const std::string& con
   }
 }
 
-Result<KubeConfig> LoadKubeConfig(const std::string& kubeconfig_path, const client::EnvLookup& env) {
+Result<KubeConfig> LoadKubeConfig(const std::string& kubeconfig_path, const client::EnvLookup& env,
+                                  const std::string& service_account_dir) {
   auto from_file = [](const std::string& path) -> Result<KubeConfig> {
     auto text = ReadFile(path);
     if (!text) return Error(Code::kInvalidParameter, "cannot read kubeconfig " + path);
@@ -188,7 +187,7 @@ Result<KubeConfig> LoadKubeConfig(const std::string& kubeconfig_path, const clie
     const std::string first = kc->substr(0, kc->find(':'));
     return from_file(first);
   }
-  auto in_cluster = InCluster(env);
+  auto in_cluster = InCluster(env, service_account_dir);
   if (in_cluster.ok() || in_cluster.error().code() != Code::kNotFound) return in_cluster;
   if (auto home = env("HOME"); home && !home->empty()) {
     const std::string path = *home + "/.kube/config";

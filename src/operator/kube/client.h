@@ -41,7 +41,11 @@ struct KubeConfig {
 // (KUBERNETES_SERVICE_HOST/PORT and /var/run/secrets/kubernetes.io/serviceaccount), else
 // ~/.kube/config. kInvalidParameter naming the file and field when a kubeconfig cannot be used;
 // kNotFound when there is none at all.
-Result<KubeConfig> LoadKubeConfig(const std::string& kubeconfig_path, const client::EnvLookup& env);
+// `service_account_dir` is where a pod's token, ca.crt and namespace are mounted (tests give
+// another).
+inline constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+Result<KubeConfig> LoadKubeConfig(const std::string& kubeconfig_path, const client::EnvLookup& env,
+                                  const std::string& service_account_dir = kServiceAccountDir);
 
 // Parses a kubeconfig document (its current context, or `context` when given).
 Result<KubeConfig> ParseKubeConfig(std::string_view yaml, const std::string& context, const std::string& path);
