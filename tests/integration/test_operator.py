@@ -19,6 +19,8 @@ import time
 import unittest
 import urllib.request
 
+import boto3
+
 import kube_harness
 from kube_harness import es_path, secret_path
 from arca_harness import ArcaServer, arca_bin, clean_env, unique
@@ -568,6 +570,53 @@ class OperatorTest(ClusterTestCase):
         self.assertEqual(self.reads_of(quiet), quiet_reads, "the unchanged secret was read again")
         metrics = self.operator.metrics()
         self.assertRegex(metrics, r"arca_operator_sync_latency_seconds_count [1-9]")
+
+    def test_arca_provider_over_tls_with_its_ca(self):
+        d = tempfile.mkdtemp(prefix="arca-it-optls-")
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        tls = ArcaServer(extra_args=("--tls-cert", cert, "--tls-key", key))
+        tls.start()
+        self.addCleanup(tls.cleanup)
+        url = f"https://127.0.0.1:{tls.port}"
+        with open(cert) as f:
+            pem = f.read()
+        akid, secret = tls.credentials()
+        sm = boto3.session.Session().client("secretsmanager", region_name="us-east-1", endpoint_url=url, verify=cert,
+                                            aws_access_key_id=akid, aws_secret_access_key=secret)
+        name = unique("tls")
+        sm.create_secret(Name=name, SecretString="over tls")
+        ns = unique("tls").lower()
+        c = self.cluster
+        c.namespace(ns)
+        c.create(secret_path(ns), {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
+                                   "data": {"id": b64(akid), "secret": b64(secret)}})
+        c.create(f"/api/v1/namespaces/{ns}/configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                         "metadata": {"name": "arca-ca"}, "data": {"ca.crt": pem}})
+        auth = {"secretRef": {"accessKeyIDSecretRef": {"name": "creds", "key": "id"},
+                              "secretAccessKeySecretRef": {"name": "creds", "key": "secret"}}}
+        stores = {"bundle": {"caBundle": b64(pem)},
+                  "provider": {"caProvider": {"type": "ConfigMap", "name": "arca-ca", "key": "ca.crt"}},
+                  "noca": {}}
+        for store, ca in stores.items():
+            c.create(f"/apis/{GROUP}/v1/namespaces/{ns}/secretstores", {
+                "apiVersion": f"{GROUP}/v1", "kind": "SecretStore", "metadata": {"name": store},
+                "spec": {"provider": {"arca": {"server": url, "auth": auth, **ca}}}})
+            self.external_secret(ns, store, {"secretStoreRef": {"kind": "SecretStore", "name": store},
+                                             "refreshInterval": "1h", "target": {"name": store},
+                                             "data": [{"secretKey": "v", "remoteRef": {"key": name}}]})
+        self.wait_data(ns, "bundle", {"v": "over tls"})
+        self.wait_data(ns, "provider", {"v": "over tls"})
+        cond = self.wait_ready(ns, "noca", "False")
+        self.assertIn("TLS verification failed", cond["message"])
+        # Push works over TLS too.
+        time.sleep(1.5)
+        t0 = time.time()
+        sm.put_secret_value(SecretId=name, SecretString="pushed over tls")
+        self.wait_data(ns, "bundle", {"v": "pushed over tls"}, timeout=5)
+        self.assertLess(time.time() - t0, 1.5)
 
     # ---- ClusterExternalSecret ---------------------------------------------------------------------
 
