@@ -383,7 +383,7 @@ class OperatorManifestsTest(unittest.TestCase):
         self.assertTrue(c["securityContext"]["readOnlyRootFilesystem"])
         self.assertFalse(c["securityContext"]["allowPrivilegeEscalation"])
         self.assertEqual(c["livenessProbe"]["httpGet"]["path"], "/healthz")
-        self.assertEqual(c["readinessProbe"]["httpGet"]["path"], "/healthz")
+        self.assertEqual(c["readinessProbe"]["httpGet"]["path"], "/readyz")
         self.assertIn("memory", c["resources"]["limits"])
         self.assertIn("ARCA_ENDPOINT", [e["name"] for e in c["env"]])
 
