@@ -1,53 +1,31 @@
 """`arca operator manifests` against a real Kubernetes API server (v1.26 from ../shared/k8s).
 
-Applies the printed CRDs, RBAC and Deployment with kubectl, then checks that ESO-style manifests in
-both external-secrets.io versions are accepted (and read back unchanged in the other version), that
+Applies the printed CRDs, RBAC and Deployment, then checks that ESO-style manifests in both
+external-secrets.io versions are accepted (and read back unchanged in the other version), that
 invalid ones get the API server's validation error, that the operator's ServiceAccount has exactly
-the access it needs, and that the status subresource works.
+the access it needs, and that the status subresource works. The API server is spoken to directly
+(kube_harness.py), so no kubectl is needed.
 
 Environment:
   ARCA_TEST_KUBE_ASSETS  folder with start-cluster.sh and bin/kube-apiserver (default
                          ../../../shared/k8s from here); the test is SKIPPED when it is absent.
-  ARCA_TEST_KUBECTL      kubectl to use (default /usr/bin/kubectl, else the first on PATH)
 """
 
 import json
-import os
-import shlex
 import shutil
 import subprocess
 import tempfile
 import unittest
 
-
+import kube_harness
+from kube_harness import ApiError, collection_path
 from arca_harness import arca_bin, clean_env
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-KUBE_ASSETS = os.path.abspath(
-    os.environ.get("ARCA_TEST_KUBE_ASSETS") or os.path.join(HERE, "..", "..", "..", "shared", "k8s"))
 GROUP = "external-secrets.io"
 CRDS = ["externalsecrets", "secretstores", "clustersecretstores", "clusterexternalsecrets"]
 OPERATOR_SA = "system:serviceaccount:arca-system:arca-operator"
 NS = "team-a"
-
-
-def _kubectl_path():
-    explicit = os.environ.get("ARCA_TEST_KUBECTL")
-    if explicit:
-        return explicit
-    if os.access("/usr/bin/kubectl", os.X_OK):
-        return "/usr/bin/kubectl"
-    return shutil.which("kubectl")
-
-
-def _skip_reason():
-    if not os.path.isfile(os.path.join(KUBE_ASSETS, "start-cluster.sh")) or not os.access(
-            os.path.join(KUBE_ASSETS, "bin", "kube-apiserver"), os.X_OK):
-        return (f"SKIPPED: no Kubernetes test assets at {KUBE_ASSETS} (start-cluster.sh and "
-                "bin/kube-apiserver); set ARCA_TEST_KUBE_ASSETS to run the Kubernetes tests")
-    if not _kubectl_path():
-        return "SKIPPED: no kubectl (set ARCA_TEST_KUBECTL)"
-    return None
+SKIP = kube_harness.skip_reason()
 
 
 def external_secret(api_version, name, creation_policy="Owner"):
@@ -89,61 +67,57 @@ def external_secret(api_version, name, creation_policy="Owner"):
     }
 
 
-@unittest.skipIf(_skip_reason(), _skip_reason())
+@unittest.skipIf(SKIP, SKIP)
 class OperatorManifestsTest(unittest.TestCase):
     """One control plane for the class (~5 s to start); each test uses its own object names."""
 
     @classmethod
     def setUpClass(cls):
-        cls.kubectl_bin = _kubectl_path()
-        out = subprocess.run([os.path.join(KUBE_ASSETS, "start-cluster.sh")], check=True,
-                             capture_output=True, text=True, timeout=120)
-        last = out.stdout.strip().splitlines()[-1]
-        cls.cluster = dict(kv.split("=", 1) for kv in shlex.split(last))
-        cls.env = dict(os.environ, KUBECONFIG=cls.cluster["KUBECONFIG"])
+        cls.cluster = kube_harness.Cluster()
         try:
             manifests = subprocess.run([arca_bin(), "operator", "manifests"], check=True,
                                        capture_output=True, text=True, timeout=30).stdout
-            cls.kubectl_ok(["apply", "-f", "-"], stdin=manifests)
-            cls.kubectl_ok(["wait", "--for=condition=Established", "--timeout=60s"]
-                           + [f"crd/{c}.{GROUP}" for c in CRDS])
-            cls.kubectl_ok(["create", "namespace", NS])
+            cls.cluster.apply_yaml_stream(manifests)
+            cls.cluster.wait_crds([f"{c}.{GROUP}" for c in CRDS])
+            cls.cluster.namespace(NS)
         except BaseException:
-            cls.stop_cluster()
+            cls.cluster.stop()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        cls.stop_cluster()
-
-    @classmethod
-    def stop_cluster(cls):
-        subprocess.run([os.path.join(KUBE_ASSETS, "stop-cluster.sh"), cls.cluster["K8S_DIR"]],
-                       capture_output=True, timeout=60, check=False)
-
-    @classmethod
-    def kubectl(cls, args, stdin=None):
-        return subprocess.run([cls.kubectl_bin] + args, input=stdin, capture_output=True,
-                              text=True, env=cls.env, timeout=60, check=False)
-
-    @classmethod
-    def kubectl_ok(cls, args, stdin=None):
-        r = cls.kubectl(args, stdin)
-        if r.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({r.returncode}): {r.stderr}")
-        return r.stdout
+        cls.cluster.stop()
 
     def create(self, obj):
-        return self.kubectl_ok(["create", "-f", "-"], stdin=json.dumps(obj))
+        return self.cluster.create(collection_path(obj), obj)
+
+    def refused(self, obj):
+        """Creates `obj`, which the API server must refuse; returns its message."""
+        with self.assertRaises(ApiError) as ctx:
+            self.create(obj)
+        return json.loads(ctx.exception.body).get("message", ctx.exception.body)
+
+    def path(self, resource, version, name, namespace=None):
+        ns = f"/namespaces/{namespace}" if namespace else ""
+        return f"/apis/{GROUP}/{version}{ns}/{resource}/{name}"
 
     def get(self, resource, version, name, namespace=None):
-        args = ["get", f"{resource}.{version}.{GROUP}", name, "-o", "json"]
-        if namespace:
-            args += ["-n", namespace]
-        return json.loads(self.kubectl_ok(args))
+        return self.cluster.get(self.path(resource, version, name, namespace))
+
+    def patch_status(self, resource, name, status, namespace=None):
+        return self.cluster.patch(self.path(resource, "v1", name, namespace) + "/status", status)
+
+    def table(self, resource, name, namespace):
+        """What `kubectl get` shows: the API server's Table for the object."""
+        return json.loads(self.cluster.request(
+            "GET", self.path(resource, "v1", name, namespace), raw=True,
+            accept="application/json;as=Table;v=v1;g=meta.k8s.io"))
+
+    def crd(self, plural):
+        return self.cluster.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{plural}.{GROUP}")
 
     def crd_schema(self, plural, version):
-        crd = json.loads(self.kubectl_ok(["get", "crd", f"{plural}.{GROUP}", "-o", "json"]))
+        crd = self.crd(plural)
         for v in crd["spec"]["versions"]:
             if v["name"] == version:
                 return v["schema"]["openAPIV3Schema"]
@@ -154,7 +128,7 @@ class OperatorManifestsTest(unittest.TestCase):
 
     def test_crds_serve_both_versions_with_one_schema_and_v1_storage(self):
         for plural in CRDS:
-            crd = json.loads(self.kubectl_ok(["get", "crd", f"{plural}.{GROUP}", "-o", "json"]))
+            crd = self.crd(plural)
             versions = {v["name"]: v for v in crd["spec"]["versions"]}
             self.assertEqual(set(versions), {"v1", "v1beta1"}, plural)
             self.assertTrue(all(v["served"] for v in versions.values()), plural)
@@ -173,12 +147,13 @@ class OperatorManifestsTest(unittest.TestCase):
 
     def test_printer_columns(self):
         self.create(external_secret("v1", "columns"))
-        out = self.kubectl_ok(["get", "externalsecrets", "columns", "-n", NS])
-        header = out.splitlines()[0].split()
+        t = self.table("externalsecrets", "columns", NS)
+        header = " ".join(c["name"] for c in t["columnDefinitions"]).upper().split()
         for column in ["STORETYPE", "STORE", "REFRESH", "STATUS", "READY"]:
             self.assertIn(column, header)
-        self.assertIn("ClusterSecretStore", out)
-        self.assertIn("15m", out)
+        cells = [str(c) for c in t["rows"][0]["cells"]]
+        self.assertIn("ClusterSecretStore", cells)
+        self.assertIn("15m", cells)
 
     # --- ExternalSecret ----------------------------------------------------------------------------
 
@@ -209,21 +184,15 @@ class OperatorManifestsTest(unittest.TestCase):
         self.assertEqual(v1["spec"]["refreshInterval"], "1h0m0s")
 
     def test_invalid_external_secret_is_rejected_by_the_api_server(self):
-        r = self.kubectl(["create", "-f", "-"],
-                         stdin=json.dumps(external_secret("v1beta1", "bogus", "Bogus")))
-        self.assertNotEqual(r.returncode, 0)
-        self.assertIn("spec.target.creationPolicy", r.stderr)
-        self.assertIn('Unsupported value: "Bogus"', r.stderr)
+        message = self.refused(external_secret("v1beta1", "bogus", "Bogus"))
+        self.assertIn("spec.target.creationPolicy", message)
+        self.assertIn('Unsupported value: "Bogus"', message)
         obj = external_secret("v1", "nokey")
         del obj["spec"]["data"][0]["remoteRef"]["key"]
-        r = self.kubectl(["create", "-f", "-"], stdin=json.dumps(obj))
-        self.assertNotEqual(r.returncode, 0)
-        self.assertIn("spec.data[0].remoteRef.key: Required value", r.stderr)
+        self.assertIn("spec.data[0].remoteRef.key: Required value", self.refused(obj))
         obj = external_secret("v1", "badkey")
         obj["spec"]["data"][0]["secretKey"] = "no spaces allowed"
-        r = self.kubectl(["create", "-f", "-"], stdin=json.dumps(obj))
-        self.assertNotEqual(r.returncode, 0)
-        self.assertIn("spec.data[0].secretKey", r.stderr)
+        self.assertIn("spec.data[0].secretKey", self.refused(obj))
 
     def test_status_subresource(self):
         self.create(external_secret("v1", "status"))
@@ -234,15 +203,12 @@ class OperatorManifestsTest(unittest.TestCase):
             "syncedResourceVersion": "1-abc",
             "binding": {"name": "status-secret"},
         }}
-        self.kubectl_ok(["patch", f"externalsecrets.v1.{GROUP}", "status", "-n", NS,
-                         "--subresource=status", "--type=merge", "-p", json.dumps(status)])
+        self.patch_status("externalsecrets", "status", status, NS)
         got = self.get("externalsecrets", "v1beta1", "status", NS)
         self.assertEqual(got["status"], status["status"])
-        out = self.kubectl_ok(["get", "externalsecrets", "status", "-n", NS])
-        self.assertIn("SecretSynced", out)
+        self.assertIn("SecretSynced", [str(c) for c in self.table("externalsecrets", "status", NS)["rows"][0]["cells"]])
         # A write to the main resource does not change status.
-        self.kubectl_ok(["patch", f"externalsecrets.v1.{GROUP}", "status", "-n", NS, "--type=merge",
-                         "-p", json.dumps({"status": {"refreshTime": None}})])
+        self.cluster.patch(self.path("externalsecrets", "v1", "status", NS), {"status": {"refreshTime": None}})
         self.assertEqual(self.get("externalsecrets", "v1", "status", NS)["status"], status["status"])
 
     # --- stores ------------------------------------------------------------------------------------
@@ -310,11 +276,10 @@ class OperatorManifestsTest(unittest.TestCase):
             ({"arca": dict(arca, server="arca:8200")}, "spec.provider.arca.server"),
         ]
         for i, (provider, message) in enumerate(bad):
-            r = self.kubectl(["create", "-f", "-"], stdin=json.dumps({
+            refused = self.refused({
                 "apiVersion": f"{GROUP}/v1", "kind": "SecretStore",
-                "metadata": {"name": f"bad-{i}", "namespace": NS}, "spec": {"provider": provider}}))
-            self.assertNotEqual(r.returncode, 0, provider)
-            self.assertIn(message, r.stderr)
+                "metadata": {"name": f"bad-{i}", "namespace": NS}, "spec": {"provider": provider}})
+            self.assertIn(message, refused, provider)
 
     def test_cluster_external_secret(self):
         es_spec = external_secret("v1", "x")["spec"]
@@ -329,23 +294,29 @@ class OperatorManifestsTest(unittest.TestCase):
         })
         got = self.get("clusterexternalsecrets", "v1", "shared-db")
         self.assertEqual(got["spec"]["externalSecretSpec"]["data"], es_spec["data"])
-        self.kubectl_ok(["patch", f"clusterexternalsecrets.v1.{GROUP}", "shared-db",
-                         "--subresource=status", "--type=merge", "-p", json.dumps(
-                             {"status": {"provisionedNamespaces": [NS],
-                                         "conditions": [{"type": "Ready", "status": "True"}]}})])
+        self.patch_status("clusterexternalsecrets", "shared-db",
+                          {"status": {"provisionedNamespaces": [NS],
+                                      "conditions": [{"type": "Ready", "status": "True"}]}})
         self.assertEqual(self.get("clusterexternalsecrets", "v1beta1", "shared-db")["status"]
                          ["provisionedNamespaces"], [NS])
 
     # --- RBAC and the Deployment -------------------------------------------------------------------
 
-    def can_i(self, verb, resource, namespace=None, subresource=None):
-        args = ["auth", "can-i", verb, resource, f"--as={OPERATOR_SA}"]
-        args += ["-n", namespace] if namespace else ["--all-namespaces"]
+    def can_i(self, verb, resource, namespace=None, subresource=None, user=OPERATOR_SA):
+        """`kubectl auth can-i --as USER`: a SubjectAccessReview for the service account."""
+        plural, _, group = resource.partition(".")
+        attrs = {"verb": verb, "resource": plural, "group": group}
+        if namespace:
+            attrs["namespace"] = namespace
         if subresource:
-            args += [f"--subresource={subresource}"]
-        r = self.kubectl(args)
-        self.assertIn(r.stdout.strip(), ("yes", "no"), r.stderr)
-        return r.stdout.strip() == "yes"
+            attrs["subresource"] = subresource
+        ns = user.split(":")[2]
+        review = self.cluster.create("/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": user, "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}",
+                                              "system:authenticated"],
+                     "resourceAttributes": attrs}})
+        return review["status"].get("allowed", False)
 
     def test_rbac_grants_what_the_operator_needs(self):
         for verb in ["get", "list", "watch", "create", "update", "patch", "delete"]:
@@ -373,8 +344,7 @@ class OperatorManifestsTest(unittest.TestCase):
         self.assertFalse(self.can_i("*", "*"))
 
     def test_deployment(self):
-        dep = json.loads(self.kubectl_ok(
-            ["get", "deployment", "arca-operator", "-n", "arca-system", "-o", "json"]))
+        dep = self.cluster.get("/apis/apps/v1/namespaces/arca-system/deployments/arca-operator")
         pod = dep["spec"]["template"]["spec"]
         self.assertEqual(pod["serviceAccountName"], "arca-operator")
         self.assertTrue(pod["securityContext"]["runAsNonRoot"])
@@ -398,16 +368,13 @@ class OperatorManifestsTest(unittest.TestCase):
         self.assertFalse("arca-system" in installed, "the default namespace is left in")
         self.assertIn('image: "registry.example.com/arca:1.2.3"', out)
         self.assertIn('value: "https://arca.example.com:8443"', out)
-        self.kubectl_ok(["apply", "-f", "-"], stdin=out)
-        dep = json.loads(self.kubectl_ok(
-            ["get", "deployment", "arca-operator", "-n", "secrets-op", "-o", "json"]))
+        self.cluster.apply_yaml_stream(out)
+        dep = self.cluster.get("/apis/apps/v1/namespaces/secrets-op/deployments/arca-operator")
         env = {e["name"]: e.get("value") for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
         self.assertEqual(env["ARCA_ENDPOINT"], "https://arca.example.com:8443")
-        r = self.kubectl(["auth", "can-i", "create", "secrets", "-n", NS,
-                          "--as=system:serviceaccount:secrets-op:arca-operator"])
-        self.assertEqual(r.stdout.strip(), "yes")
+        self.assertTrue(self.can_i("create", "secrets", NS, user="system:serviceaccount:secrets-op:arca-operator"))
         # The ClusterRoleBinding is cluster-wide and was re-pointed; put it back for other tests.
-        self.kubectl_ok(["apply", "-f", "-"], stdin=subprocess.run(
+        self.cluster.apply_yaml_stream(subprocess.run(
             [arca_bin(), "operator", "manifests"], check=True, capture_output=True, text=True).stdout)
 
     def test_bad_flags_and_bare_operator(self):
