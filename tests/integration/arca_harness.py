@@ -127,6 +127,33 @@ def read_json_lines(text):
     return out
 
 
+def audit_records(server):
+    """Every record in `server`'s audit log files, oldest first."""
+    out = []
+    audit_dir = os.path.join(server.data_dir, "audit")
+    for f in sorted(os.listdir(audit_dir)):
+        if f.endswith(".jsonl"):
+            with open(os.path.join(audit_dir, f), encoding="utf-8") as fh:
+                out += read_json_lines(fh.read())
+    return out
+
+
+def wait_rotated(sm, server, name, version_id, timeout=60.0):
+    """Waits for the rotation `version_id` of `name` to be recorded as RotationSucceeded, then
+    returns DescribeSecret. The stages alone do not say that it is done: finishSecret moves
+    AWSCURRENT before the engine records the end (LastRotatedDate, AWSPENDING removed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if any(e.get("eventName") == "RotationSucceeded"
+               and e.get("additionalEventData", {}).get("ClientRequestToken") == version_id
+               for e in audit_records(server)):
+            return sm.describe_secret(SecretId=name)
+        if time.monotonic() > deadline:
+            stages = sm.describe_secret(SecretId=name).get("VersionIdsToStages")
+            raise AssertionError(f"rotation of {name} did not finish: {stages}")
+        time.sleep(0.2)
+
+
 class RawResponse:
     """A raw HTTP response: status, lower-cased headers, body bytes."""
 

@@ -6,28 +6,15 @@ persisted, so a server killed with SIGKILL right after RotateSecret finishes it 
 """
 
 import json
-import os
 import time
 import unittest
 
-from arca_harness import DEFAULT_ACCOUNT, ArcaServer, ArcaTestCase, read_json_lines, unique
+from arca_harness import DEFAULT_ACCOUNT, ArcaServer, ArcaTestCase, audit_records, unique, wait_rotated
 
 RANDOM_ARN = f"arn:aws:lambda:us-east-1:{DEFAULT_ACCOUNT}:function:arca-random"
 TEMPLATE = json.dumps({"JWT_SECRET": {"random": {"bytes": 32, "encoding": "base64"}}},
                       separators=(",", ":"))
 OLD = json.dumps({"JWT_SECRET": "old-secret", "issuer": "arca"}, separators=(",", ":"))
-
-
-def wait_rotated(sm, name, version_id, timeout=15.0):
-    """Waits until AWSCURRENT is `version_id`; returns DescribeSecret."""
-    deadline = time.monotonic() + timeout
-    while True:
-        d = sm.describe_secret(SecretId=name)
-        if "AWSCURRENT" in d.get("VersionIdsToStages", {}).get(version_id, []):
-            return d
-        if time.monotonic() > deadline:
-            raise AssertionError(f"rotation of {name} did not finish: {d.get('VersionIdsToStages')}")
-        time.sleep(0.1)
 
 
 class RandomRotationTest(ArcaTestCase):
@@ -42,7 +29,7 @@ class RandomRotationTest(ArcaTestCase):
         name = self.create()
         r = self.sm.rotate_secret(SecretId=name, RotationLambdaARN=RANDOM_ARN)
         token = r["VersionId"]
-        d = wait_rotated(self.sm, name, token)
+        d = wait_rotated(self.sm, self.server, name, token)
         current = json.loads(self.sm.get_secret_value(SecretId=name)["SecretString"])
         self.assertNotEqual(current["JWT_SECRET"], "old-secret")
         self.assertEqual(len(current["JWT_SECRET"]), 44)
@@ -57,7 +44,7 @@ class RandomRotationTest(ArcaTestCase):
         names = []
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            names = [e.get("eventName") for e in self.audit_records()
+            names = [e.get("eventName") for e in audit_records(self.server)
                      if e.get("eventType") == "AwsServiceEvent"
                      and any(res.get("ARN") == r["ARN"] for res in e.get("resources", []))]
             if "RotationSucceeded" in names:
@@ -72,7 +59,7 @@ class RandomRotationTest(ArcaTestCase):
         deadline = time.monotonic() + 10
         failed = []
         while time.monotonic() < deadline and not failed:
-            failed = [e for e in self.audit_records() if e.get("eventName") == "RotationFailed"
+            failed = [e for e in audit_records(self.server) if e.get("eventName") == "RotationFailed"
                       and e["additionalEventData"]["SecretId"].split(":")[-1].startswith(name)]
             time.sleep(0.1)
         self.assertTrue(failed)
@@ -86,15 +73,6 @@ class RandomRotationTest(ArcaTestCase):
                       str(cm.exception))
         self.sm.cancel_rotate_secret(SecretId=name)
         self.assertFalse(self.sm.describe_secret(SecretId=name)["RotationEnabled"])
-
-    def audit_records(self):
-        out = []
-        audit_dir = os.path.join(self.server.data_dir, "audit")
-        for f in sorted(os.listdir(audit_dir)):
-            if f.endswith(".jsonl"):
-                with open(os.path.join(audit_dir, f), encoding="utf-8") as fh:
-                    out += read_json_lines(fh.read())
-        return out
 
 
 class RotationSurvivesKill9Test(unittest.TestCase):
@@ -110,7 +88,7 @@ class RotationSurvivesKill9Test(unittest.TestCase):
             server.kill9()
             server.start()
             sm = server.client()
-            d = wait_rotated(sm, name, token)
+            d = wait_rotated(sm, server, name, token)
             self.assertIn("LastRotatedDate", d)
             self.assertNotEqual(sm.get_secret_value(SecretId=name)["SecretString"], "plain-old-value")
             self.assertEqual(sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"],

@@ -20,7 +20,7 @@ import tempfile
 import time
 import unittest
 
-from arca_harness import DEFAULT_ACCOUNT, ArcaServer, read_json_lines, unique
+from arca_harness import DEFAULT_ACCOUNT, ArcaServer, audit_records, unique, wait_rotated
 
 PG_BIN = os.environ.get("ARCA_PG_BIN", "/usr/lib/postgresql/15/bin")
 SINGLE_ARN = f"arn:aws:lambda:us-east-1:{DEFAULT_ACCOUNT}:function:arca-postgres-single-user"
@@ -118,28 +118,6 @@ def db_secret(cluster, username, password, **extra):
     return json.dumps(d)
 
 
-def wait_rotated(sm, name, version_id, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        d = sm.describe_secret(SecretId=name)
-        if "AWSCURRENT" in d.get("VersionIdsToStages", {}).get(version_id, []):
-            return d
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"rotation of {name} did not finish: {d.get('VersionIdsToStages')}")
-        time.sleep(0.2)
-
-
-def audit_records(server):
-    out = []
-    audit_dir = os.path.join(server.data_dir, "audit")
-    for f in sorted(os.listdir(audit_dir)):
-        if f.endswith(".jsonl"):
-            with open(os.path.join(audit_dir, f), encoding="utf-8") as fh:
-                out += read_json_lines(fh.read())
-    return out
-
-
 def value(sm, name, stage="AWSCURRENT"):
     return json.loads(sm.get_secret_value(SecretId=name, VersionStage=stage)["SecretString"])
 
@@ -189,7 +167,7 @@ class PostgresRotationTest(unittest.TestCase):
         name = unique("pg-single")
         self.sm.create_secret(Name=name, SecretString=db_secret(self.cluster, user, old))
         token = self.sm.rotate_secret(SecretId=name, RotationLambdaARN=SINGLE_ARN)["VersionId"]
-        d = wait_rotated(self.sm, name, token)
+        d = wait_rotated(self.sm, self.server, name, token)
         self.assertIn("LastRotatedDate", d)
         for stages in d["VersionIdsToStages"].values():
             self.assertNotIn("AWSPENDING", stages)
@@ -215,7 +193,7 @@ class PostgresRotationTest(unittest.TestCase):
 
         # A second rotation starts from the new AWSCURRENT.
         token2 = self.sm.rotate_secret(SecretId=name)["VersionId"]
-        wait_rotated(self.sm, name, token2)
+        wait_rotated(self.sm, self.server, name, token2)
         newest = value(self.sm, name)
         self.assertTrue(self.cluster.login(user, newest["password"])[0])
         self.assertFalse(self.cluster.login(user, current["password"])[0])
@@ -239,7 +217,7 @@ class PostgresRotationTest(unittest.TestCase):
 
         # First rotation: the clone is created with the user's grants and becomes AWSCURRENT.
         token = self.sm.rotate_secret(SecretId=name, RotationLambdaARN=ALTERNATING_ARN)["VersionId"]
-        wait_rotated(self.sm, name, token)
+        wait_rotated(self.sm, self.server, name, token)
         first = value(self.sm, name)
         self.assertEqual(first["username"], user + "_clone")
         self.assertEqual(first["masterarn"], master_arn)
@@ -252,7 +230,7 @@ class PostgresRotationTest(unittest.TestCase):
 
         # Second rotation: back to the original user with a new password; the clone stays valid.
         token2 = self.sm.rotate_secret(SecretId=name)["VersionId"]
-        wait_rotated(self.sm, name, token2)
+        wait_rotated(self.sm, self.server, name, token2)
         second = value(self.sm, name)
         self.assertEqual(second["username"], user)
         self.assertNotEqual(second["password"], old)
@@ -265,7 +243,7 @@ class PostgresRotationTest(unittest.TestCase):
 
         # Third: the clone's password changes (ALTER, not CREATE); the user's stays valid.
         token3 = self.sm.rotate_secret(SecretId=name)["VersionId"]
-        wait_rotated(self.sm, name, token3)
+        wait_rotated(self.sm, self.server, name, token3)
         third = value(self.sm, name)
         self.assertEqual(third["username"], user + "_clone")
         self.assertTrue(self.cluster.login(third["username"], third["password"])[0])
@@ -328,7 +306,7 @@ class PostgresDownDuringRotationTest(unittest.TestCase):
 
             # The database comes back: the retry (after the backoff) finishes the rotation.
             cluster.start()
-            wait_rotated(sm, name, token, timeout=75)
+            wait_rotated(sm, server, name, token, timeout=75)
             current = value(sm, name)
             self.assertEqual(current["password"], json.loads(pending["SecretString"])["password"])
             self.assertTrue(cluster.login("app", current["password"])[0])

@@ -18,7 +18,7 @@ import tempfile
 import time
 import unittest
 
-from arca_harness import DEFAULT_ACCOUNT, ArcaServer, read_json_lines, unique
+from arca_harness import DEFAULT_ACCOUNT, ArcaServer, audit_records, unique, wait_rotated
 
 REDIS_ARN = f"arn:aws:lambda:us-east-1:{DEFAULT_ACCOUNT}:function:arca-redis"
 RETRY_ENV = {"ARCA_ROTATION_RETRY_SECONDS": "1"}
@@ -111,33 +111,6 @@ def redis_secret(server, username, password, **extra):
          "password": password}
     d.update(extra)
     return json.dumps(d)
-
-
-def wait_rotated(sm, server, name, version_id, timeout=60.0):
-    """Waits for RotationSucceeded: finishSecret removes the replaced password after it moves
-    AWSCURRENT, so the stages alone do not say that the step is done."""
-    deadline = time.monotonic() + timeout
-    while True:
-        d = sm.describe_secret(SecretId=name)
-        stages = d.get("VersionIdsToStages", {})
-        if any(e.get("eventName") == "RotationSucceeded"
-               and e.get("additionalEventData", {}).get("ClientRequestToken") == version_id
-               for e in audit_records(server)):
-            # Described again: the one above may predate the step that finished meanwhile.
-            return sm.describe_secret(SecretId=name)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"rotation of {name} did not finish: {stages}")
-        time.sleep(0.2)
-
-
-def audit_records(server):
-    out = []
-    audit_dir = os.path.join(server.data_dir, "audit")
-    for f in sorted(os.listdir(audit_dir)):
-        if f.endswith(".jsonl"):
-            with open(os.path.join(audit_dir, f), encoding="utf-8") as fh:
-                out += read_json_lines(fh.read())
-    return out
 
 
 def failures(server, arn):
