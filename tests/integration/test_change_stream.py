@@ -314,7 +314,7 @@ class ChangeStreamTest(ArcaTestCase):
         self.assertEqual(body["__type"], "MissingAuthenticationTokenException", raw)
         self.assertTrue(headers.get("x-amzn-requestid"))
         status, body, _, raw = get_changes(self.server, after=0,
-                                           credentials=("AKIAEXAMPLEEXAMPLE00", "x" * 40))
+                                           credentials=("AKIA-FAKE-UNKNOWN-KEY", "fake-secret-not-a-key"))
         self.assertEqual(status, 400, raw)
         self.assertEqual(body["__type"], "UnrecognizedClientException", raw)
 
