@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/manifest.h"
+#include "core/json.h"
 #include "core/secret_bytes.h"
 #include "crypto/random.h"
 
@@ -49,11 +50,6 @@ enum class OutputKind { kJson, kYaml };
 bool EndsWith(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string Str(const bj::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
 // Wipes a SecretString the request held once the call is done.
@@ -92,7 +88,7 @@ Result<CurrentState> ReadState(Context& ctx, const bootstrap::SecretSpec& spec) 
   }
   if (spec.policy) {
     ARCA_ASSIGN_OR_RETURN(bj::object pol, ctx.Sm("GetResourcePolicy", req));
-    std::string text = Str(pol, "ResourcePolicy");
+    std::string text = json::StringMember(pol, "ResourcePolicy");
     if (!text.empty()) state.policy = std::move(text);
   }
   return state;
@@ -164,7 +160,7 @@ Status Apply(Context& ctx, SecretPlan& p) {
     auto r = ctx.Sm("CreateSecret", req);
     WipeMember(req, "SecretString");
     if (!r.ok()) return std::move(r).error();
-    p.arn = Str(*r, "ARN");
+    p.arn = json::StringMember(*r, "ARN");
     if (s.rotation) ARCA_RETURN_IF_ERROR(ApplyRotation(ctx, p));
     if (s.policy) ARCA_RETURN_IF_ERROR(ApplyPolicy(ctx, p));
     return OkStatus();

@@ -90,11 +90,7 @@ Result<const client::AwsClient*> Context::Client() {
   sts.endpoint = client::ResolveEndpoint(options.endpoint, "STS", env);
   client::ChainOptions chain;
   chain.profile = options.profile;
-  auto creds = client::ResolveCredentials(
-      chain, env,
-      [sts](const std::string& role, const std::string& session, const std::string& token) {
-        return client::AssumeRoleWithWebIdentity(sts, role, session, token);
-      });
+  auto creds = client::ResolveCredentials(chain, env, client::WebIdentityVia(sts));
   if (!creds.ok()) return creds.error();
   client_ = std::make_unique<client::AwsClient>(std::move(copts), std::move(creds).value());
   return client_.get();

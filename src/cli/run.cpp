@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/formats.h"
+#include "core/json.h"
 #include "core/secret_bytes.h"
 
 extern char** environ;
@@ -39,11 +40,6 @@ struct RunArgs {
   double grace = 10;
   std::vector<std::string> command;
 };
-
-std::string Str(const bj::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 // The last '/'-separated part of a secret name: the variable name of a non-JSON secret.
 std::string LastSegment(const std::string& name) {
@@ -67,7 +63,7 @@ Result<std::map<std::string, std::string>> ListUnder(Context& ctx, const std::st
     if (auto* list = r.if_contains("SecretList"); list && list->is_array()) {
       for (const auto& s : list->get_array()) {
         if (!s.is_object()) continue;
-        const std::string name = Str(s.get_object(), "Name");
+        const std::string name = json::StringMember(s.get_object(), "Name");
         if (!name.starts_with(prefix)) continue;
         std::string current;
         if (auto* v = s.get_object().if_contains("SecretVersionsToStages"); v && v->is_object()) {
@@ -81,7 +77,7 @@ Result<std::map<std::string, std::string>> ListUnder(Context& ctx, const std::st
         out[name] = current;
       }
     }
-    token = Str(r, "NextToken");
+    token = json::StringMember(r, "NextToken");
   } while (!token.empty());
   return out;
 }

@@ -26,11 +26,6 @@ namespace bj = boost::json;
 
 namespace {
 
-std::string Str(const bj::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 std::string Date(const bj::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
   if (v == nullptr) return "";
@@ -201,7 +196,7 @@ int RunGet(Context& ctx, const GetArgs& a) {
     if (!a.field.empty())
       return ctx.Usage("--field needs a JSON SecretString; " + a.name + " is binary");
     // SecretBinary is base64 on the wire; the raw bytes go to stdout.
-    auto bytes = crypto::Base64DecodeSecret(Str(*r, "SecretBinary"));
+    auto bytes = crypto::Base64DecodeSecret(json::StringMember(*r, "SecretBinary"));
     if (!bytes)
       return ctx.Fail(Error(Code::kInternal, "the server sent SecretBinary that is not base64"));
     ctx.out().write(bytes->view().data(), static_cast<std::streamsize>(bytes->size()));
@@ -247,12 +242,12 @@ int RunList(Context& ctx, const std::string& prefix, bool include_deleted) {
     if (auto* list = r->if_contains("SecretList"); list && list->is_array()) {
       for (auto& s : list->get_array()) {
         // The name filter matches prefixes of any '/'-separated word; keep true prefixes only.
-        if (!prefix.empty() && s.is_object() && !Str(s.get_object(), "Name").starts_with(prefix))
+        if (!prefix.empty() && s.is_object() && !json::StringMember(s.get_object(), "Name").starts_with(prefix))
           continue;
         all.push_back(s);
       }
     }
-    token = Str(*r, "NextToken");
+    token = json::StringMember(*r, "NextToken");
   } while (!token.empty());
   if (ctx.json_output()) {
     bj::object o;
@@ -268,7 +263,7 @@ int RunList(Context& ctx, const std::string& prefix, bool include_deleted) {
       rotation = "on";
     std::string changed = Date(s, "LastChangedDate");
     if (s.contains("DeletedDate")) changed = "deleted " + Date(s, "DeletedDate");
-    rows.push_back({Str(s, "Name"), changed, rotation, Str(s, "Description")});
+    rows.push_back({json::StringMember(s, "Name"), changed, rotation, json::StringMember(s, "Description")});
   }
   std::sort(rows.begin(), rows.end());
   PrintTable(ctx.out(), {"NAME", "LAST CHANGED", "ROTATION", "DESCRIPTION"}, rows);
@@ -289,10 +284,10 @@ int RunDescribe(Context& ctx, const std::string& name) {
   auto add = [&](std::string k, std::string v) {
     if (!v.empty()) rows.push_back({std::move(k), std::move(v)});
   };
-  add("Name:", Str(d, "Name"));
-  add("ARN:", Str(d, "ARN"));
-  add("Description:", Str(d, "Description"));
-  add("KMS key:", Str(d, "KmsKeyId"));
+  add("Name:", json::StringMember(d, "Name"));
+  add("ARN:", json::StringMember(d, "ARN"));
+  add("Description:", json::StringMember(d, "Description"));
+  add("KMS key:", json::StringMember(d, "KmsKeyId"));
   add("Created:", Date(d, "CreatedDate"));
   add("Last changed:", Date(d, "LastChangedDate"));
   add("Last accessed:", Date(d, "LastAccessedDate"));
@@ -300,15 +295,15 @@ int RunDescribe(Context& ctx, const std::string& name) {
   bool rotation = false;
   if (auto* e = d.if_contains("RotationEnabled"); e && e->is_bool()) rotation = e->get_bool();
   add("Rotation:", rotation ? "enabled" : "disabled");
-  add("Rotation function:", Str(d, "RotationLambdaARN"));
+  add("Rotation function:", json::StringMember(d, "RotationLambdaARN"));
   if (auto* rules = d.if_contains("RotationRules"); rules && rules->is_object()) {
     const auto& rr = rules->get_object();
-    std::string text = Str(rr, "ScheduleExpression");
+    std::string text = json::StringMember(rr, "ScheduleExpression");
     if (auto* days = rr.if_contains("AutomaticallyAfterDays");
         days && days->is_number() && text.empty()) {
       text = "every " + bj::serialize(*days) + " days";
     }
-    if (!Str(rr, "Duration").empty()) text += " (window " + Str(rr, "Duration") + ")";
+    if (!json::StringMember(rr, "Duration").empty()) text += " (window " + json::StringMember(rr, "Duration") + ")";
     add("Rotation schedule:", text);
   }
   add("Last rotated:", Date(d, "LastRotatedDate"));
@@ -317,7 +312,7 @@ int RunDescribe(Context& ctx, const std::string& name) {
     std::vector<std::string> t;
     for (const auto& tag : tags->get_array()) {
       if (tag.is_object())
-        t.push_back(Str(tag.get_object(), "Key") + "=" + Str(tag.get_object(), "Value"));
+        t.push_back(json::StringMember(tag.get_object(), "Key") + "=" + json::StringMember(tag.get_object(), "Value"));
     }
     add("Tags:", JoinStrings(t, ", "));
   }
@@ -329,7 +324,7 @@ int RunDescribe(Context& ctx, const std::string& name) {
   if (auto* repl = d.if_contains("ReplicationStatus"); repl && repl->is_array()) {
     for (const auto& r2 : repl->get_array()) {
       if (r2.is_object())
-        add("Replica:", Str(r2.get_object(), "Region") + " " + Str(r2.get_object(), "Status"));
+        add("Replica:", json::StringMember(r2.get_object(), "Region") + " " + json::StringMember(r2.get_object(), "Status"));
     }
   }
   for (const auto& row : rows) {
@@ -353,7 +348,7 @@ Result<bj::array> AllVersions(Context& ctx, const std::string& name) {
     if (auto* v = r.if_contains("Versions"); v && v->is_array()) {
       for (auto& e : v->get_array()) out.push_back(e);
     }
-    token = Str(r, "NextToken");
+    token = json::StringMember(r, "NextToken");
   } while (!token.empty());
   std::stable_sort(out.begin(), out.end(), [](const bj::value& a, const bj::value& b) {
     auto created = [](const bj::value& v) {
@@ -379,7 +374,7 @@ int RunHistory(Context& ctx, const std::string& name) {
   for (const auto& v : *versions) {
     const auto& o = v.get_object();
     auto stages = Stages(o.if_contains("VersionStages"));
-    rows.push_back({Str(o, "VersionId"), stages.empty() ? "-" : JoinStrings(stages, ","),
+    rows.push_back({json::StringMember(o, "VersionId"), stages.empty() ? "-" : JoinStrings(stages, ","),
                     Date(o, "CreatedDate"), Date(o, "LastAccessedDate")});
   }
   PrintTable(ctx.out(), {"VERSION ID", "LABELS", "CREATED", "LAST ACCESSED"}, rows);
@@ -390,7 +385,7 @@ int RunHistory(Context& ctx, const std::string& name) {
 std::string VersionWithStage(const bj::array& versions, std::string_view stage) {
   for (const auto& v : versions) {
     for (const auto& s : Stages(v.get_object().if_contains("VersionStages"))) {
-      if (s == stage) return Str(v.get_object(), "VersionId");
+      if (s == stage) return json::StringMember(v.get_object(), "VersionId");
     }
   }
   return "";
@@ -422,7 +417,7 @@ int RunRollback(Context& ctx, const std::string& name, const std::string& to_ver
   if (ctx.json_output()) {
     bj::object o;
     o["Name"] = name;
-    o["ARN"] = Str(*r, "ARN");
+    o["ARN"] = json::StringMember(*r, "ARN");
     o["CurrentVersionId"] = target;
     o["PreviousVersionId"] = current;
     PrintJson(ctx.out(), o);
@@ -754,7 +749,7 @@ void AddSecretCommands(CLI::App* app, Context* ctx) {
       } else if (a->no_immediately) {
         ctx->out() << "rotation of " << a->name << " scheduled\n";
       } else {
-        ctx->out() << "rotation of " << a->name << " started (version " << Str(*r, "VersionId")
+        ctx->out() << "rotation of " << a->name << " started (version " << json::StringMember(*r, "VersionId")
                    << ")\n";
       }
       return kExitOk;

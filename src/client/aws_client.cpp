@@ -467,4 +467,10 @@ Result<Credentials> AssumeRoleWithWebIdentity(const ClientOptions& options,
   return out;
 }
 
+WebIdentityExchange WebIdentityVia(ClientOptions sts) {
+  return [sts = std::move(sts)](const std::string& role, const std::string& session, const std::string& token) {
+    return AssumeRoleWithWebIdentity(sts, role, session, token);
+  };
+}
+
 }  // namespace arca::client

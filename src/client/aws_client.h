@@ -67,4 +67,8 @@ class AwsClient {
 Result<Credentials> AssumeRoleWithWebIdentity(const ClientOptions& options, const std::string& role_arn,
                                               const std::string& session_name, const std::string& token);
 
+// The credential chain's web-identity step (credentials.h) done by AssumeRoleWithWebIdentity
+// against `sts`.
+WebIdentityExchange WebIdentityVia(ClientOptions sts);
+
 }  // namespace arca::client

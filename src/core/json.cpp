@@ -73,4 +73,19 @@ Result<const bj::object*> GetObject(const bj::object& o, std::string_view key) {
   return &v->get_object();
 }
 
+std::string StringMember(const bj::object& o, std::string_view key) {
+  const bj::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+const bj::object* ObjectMember(const bj::object& o, std::string_view key) {
+  const bj::value* v = o.if_contains(key);
+  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
+}
+
+const bj::array* ArrayMember(const bj::object& o, std::string_view key) {
+  const bj::value* v = o.if_contains(key);
+  return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
+}
+
 }  // namespace arca::json

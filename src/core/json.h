@@ -25,4 +25,11 @@ Result<std::optional<std::int64_t>> GetInt(const bj::object& o, std::string_view
 Result<const bj::array*> GetArray(const bj::object& o, std::string_view key);    // nullptr if absent
 Result<const bj::object*> GetObject(const bj::object& o, std::string_view key);  // nullptr if absent
 
+// Lenient member access, for documents another program shapes (a server's answer, a Kubernetes
+// object) where a missing or mistyped member simply means "none": the member when it is present
+// with that type, else "" / nullptr.
+std::string StringMember(const bj::object& o, std::string_view key);
+const bj::object* ObjectMember(const bj::object& o, std::string_view key);
+const bj::array* ArrayMember(const bj::object& o, std::string_view key);
+
 }  // namespace arca::json

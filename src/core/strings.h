@@ -62,4 +62,12 @@ inline std::vector<std::string_view> SplitOn(std::string_view s, char sep) {
   }
 }
 
+// A copy with newlines turned into spaces: a message for one log line or a status field.
+inline std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\n') c = ' ';
+  }
+  return s;
+}
+
 }  // namespace arca

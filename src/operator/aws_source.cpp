@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json.h"
 #include "crypto/hash.h"
 #include "operator/go_regexp.h"
 
@@ -23,11 +24,6 @@ void WipeMember(bj::object& o, std::string_view key) {
     SecureWipe(s.data(), s.size());
   }
   o.erase(key);
-}
-
-std::string Str(const bj::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
 // The value of a GetSecretValue answer or BatchGetSecretValue entry: SecretString, else the
@@ -94,8 +90,8 @@ class SecretsManagerSource final : public SecretSource {
       if (auto* list = r->if_contains("SecretValues"); list != nullptr && list->is_array()) {
         for (auto& e : list->get_array()) {
           if (!e.is_object()) continue;
-          const std::string name = Str(e.get_object(), "Name");
-          const std::string arn = Str(e.get_object(), "ARN");
+          const std::string name = json::StringMember(e.get_object(), "Name");
+          const std::string arn = json::StringMember(e.get_object(), "ARN");
           auto v = TakeValue(e.get_object());
           if (!v) continue;
           for (std::size_t j = i; j < std::min(keys.size(), i + asked); ++j) {
@@ -119,7 +115,7 @@ class SecretsManagerSource final : public SecretSource {
     std::map<std::string, std::string> tags;
     if (auto* t = r->if_contains("Tags"); t != nullptr && t->is_array()) {
       for (const auto& tag : t->get_array()) {
-        if (tag.is_object()) tags[Str(tag.get_object(), "Key")] = Str(tag.get_object(), "Value");
+        if (tag.is_object()) tags[json::StringMember(tag.get_object(), "Key")] = json::StringMember(tag.get_object(), "Value");
       }
     }
     return tags;
@@ -153,14 +149,14 @@ class SecretsManagerSource final : public SecretSource {
       if (auto* list = r->if_contains("SecretList"); list != nullptr && list->is_array()) {
         for (const auto& s : list->get_array()) {
           if (!s.is_object()) continue;
-          const std::string name = Str(s.get_object(), "Name");
+          const std::string name = json::StringMember(s.get_object(), "Name");
           if (name.empty() || !matcher->MatchString(name)) continue;
           auto v = Fetch(name, "");
           if (!v.ok()) return std::move(v).error();
           out[name] = std::move(v).value();
         }
       }
-      token = Str(*r, "NextToken");
+      token = json::StringMember(*r, "NextToken");
     } while (!token.empty());
     return out;
   }
@@ -213,13 +209,13 @@ class SecretsManagerSource final : public SecretSource {
         for (auto& s : list->get_array()) {
           if (!s.is_object()) continue;
           bj::object& entry = s.get_object();
-          const std::string name = Str(entry, "Name");
+          const std::string name = json::StringMember(entry, "Name");
           auto v = TakeValue(entry);
           if (name.empty() || !v || (matcher != nullptr && !matcher->MatchString(name))) continue;
           out[name] = std::move(*v);
         }
       }
-      token = Str(*r, "NextToken");
+      token = json::StringMember(*r, "NextToken");
     } while (!token.empty());
     return out;
   }
@@ -261,7 +257,7 @@ class ParameterStoreSource final : public SecretSource {
     std::map<std::string, std::string> tags;
     if (auto* t = r->if_contains("TagList"); t != nullptr && t->is_array()) {
       for (const auto& tag : t->get_array()) {
-        if (tag.is_object()) tags[Str(tag.get_object(), "Key")] = Str(tag.get_object(), "Value");
+        if (tag.is_object()) tags[json::StringMember(tag.get_object(), "Key")] = json::StringMember(tag.get_object(), "Value");
       }
     }
     return tags;
@@ -321,7 +317,7 @@ class ParameterStoreSource final : public SecretSource {
         for (auto& p : list->get_array()) {
           if (!p.is_object()) continue;
           bj::object& param = p.get_object();
-          const std::string name = Str(param, "Name");
+          const std::string name = json::StringMember(param, "Name");
           auto* v = param.if_contains("Value");
           if (!name.empty() && v != nullptr && v->is_string() && matcher.MatchString(name)) {
             out[name] = SecretBytes::CopyOf(std::string_view(v->get_string()));
@@ -329,7 +325,7 @@ class ParameterStoreSource final : public SecretSource {
           WipeMember(param, "Value");
         }
       }
-      token = Str(*r, "NextToken");
+      token = json::StringMember(*r, "NextToken");
     } while (!token.empty());
     return out;
   }
@@ -345,10 +341,10 @@ class ParameterStoreSource final : public SecretSource {
       if (!r.ok()) return Annotate(r.error(), "describing parameters");
       if (auto* list = r->if_contains("Parameters"); list != nullptr && list->is_array()) {
         for (const auto& p : list->get_array()) {
-          if (p.is_object()) names.push_back(Str(p.get_object(), "Name"));
+          if (p.is_object()) names.push_back(json::StringMember(p.get_object(), "Name"));
         }
       }
-      token = Str(*r, "NextToken");
+      token = json::StringMember(*r, "NextToken");
     } while (!token.empty());
     return names;
   }

@@ -2,21 +2,13 @@
 
 #include <boost/json.hpp>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "operator/kube/informer.h"
 
 namespace arca::op {
 
 namespace bj = boost::json;
-
-namespace {
-
-std::string Str(const bj::object& o, std::string_view k) {
-  const bj::value* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-}  // namespace
 
 ChangeFollowers::ChangeFollowers(OnChange on_change, std::chrono::seconds wait)
     : on_change_(std::move(on_change)), wait_(wait) {}
@@ -102,8 +94,8 @@ void ChangeFollowers::Follow(Follower& f) {
     if (const bj::value* changes = r->if_contains("Changes"); changes != nullptr && changes->is_array()) {
       for (const auto& ch : changes->get_array()) {
         if (!ch.is_object()) continue;
-        const std::string name = Str(ch.get_object(), "Name");
-        const std::string arn = Str(ch.get_object(), "ARN");
+        const std::string name = json::StringMember(ch.get_object(), "Name");
+        const std::string arn = json::StringMember(ch.get_object(), "ARN");
         if (!name.empty()) on_change_(server, region, name);
         if (!arn.empty()) on_change_(server, region, arn);
       }

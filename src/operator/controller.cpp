@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/json.h"
 #include "core/log.h"
+#include "core/strings.h"
 #include "crypto/hash.h"
 #include "operator/changes.h"
 #include "operator/go_regexp.h"
@@ -36,24 +38,9 @@ constexpr std::string_view kEndpointAnnotation = "arca.dev/endpoint";
 
 // ---- JSON access -----------------------------------------------------------------------------------
 
-const bj::object* Obj(const bj::object& o, std::string_view k) {
-  const bj::value* v = o.if_contains(k);
-  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-}
-
-const bj::array* Arr(const bj::object& o, std::string_view k) {
-  const bj::value* v = o.if_contains(k);
-  return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
-}
-
-std::string Str(const bj::object& o, std::string_view k) {
-  const bj::value* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 std::string Meta(const bj::object& o, std::string_view k) {
-  const bj::object* m = Obj(o, "metadata");
-  return m == nullptr ? "" : Str(*m, k);
+  const bj::object* m = json::ObjectMember(o, "metadata");
+  return m == nullptr ? "" : json::StringMember(*m, k);
 }
 
 std::map<std::string, std::string> StringMap(const bj::object* o) {
@@ -66,8 +53,8 @@ std::map<std::string, std::string> StringMap(const bj::object* o) {
 }
 
 std::map<std::string, std::string> MetaMap(const bj::object& o, std::string_view k) {
-  const bj::object* m = Obj(o, "metadata");
-  return m == nullptr ? std::map<std::string, std::string>{} : StringMap(Obj(*m, k));
+  const bj::object* m = json::ObjectMember(o, "metadata");
+  return m == nullptr ? std::map<std::string, std::string>{} : StringMap(json::ObjectMember(*m, k));
 }
 
 bj::object ToJson(const std::map<std::string, std::string>& m) {
@@ -82,7 +69,7 @@ std::string NowRfc3339() { return FormatIso8601(std::chrono::system_clock::now()
 // change or any annotation change (force-sync) makes the ExternalSecret sync again.
 std::string VersionKey(const bj::object& es) {
   std::int64_t generation = 0;
-  if (const bj::object* m = Obj(es, "metadata")) {
+  if (const bj::object* m = json::ObjectMember(es, "metadata")) {
     if (const bj::value* g = m->if_contains("generation"); g != nullptr && g->is_int64()) generation = g->get_int64();
   }
   const std::string meta = bj::serialize(ToJson(MetaMap(es, "labels"))) + bj::serialize(ToJson(MetaMap(es, "annotations")));
@@ -107,16 +94,16 @@ std::string DataHash(const bj::object* data) {
 }
 
 bool HasControllerOwner(const bj::object& obj, std::string_view uid, std::string* other) {
-  const bj::object* m = Obj(obj, "metadata");
-  const bj::array* refs = m == nullptr ? nullptr : Arr(*m, "ownerReferences");
+  const bj::object* m = json::ObjectMember(obj, "metadata");
+  const bj::array* refs = m == nullptr ? nullptr : json::ArrayMember(*m, "ownerReferences");
   if (refs == nullptr) return false;
   for (const auto& r : *refs) {
     if (!r.is_object()) continue;
     const bj::object& ro = r.get_object();
     const bj::value* c = ro.if_contains("controller");
     if (c == nullptr || !c->is_bool() || !c->get_bool()) continue;
-    if (Str(ro, "uid") == uid) return true;
-    if (other != nullptr) *other = Str(ro, "kind") + " " + Str(ro, "name");
+    if (json::StringMember(ro, "uid") == uid) return true;
+    if (other != nullptr) *other = json::StringMember(ro, "kind") + " " + json::StringMember(ro, "name");
   }
   return false;
 }
@@ -130,26 +117,21 @@ bj::object OwnerRef(std::string_view api_version, std::string_view kind, const b
                     {"blockOwnerDeletion", true}};
 }
 
-std::string OneLine(std::string s) {
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  return s;
-}
-
 // ---- label selectors (ClusterExternalSecret) --------------------------------------------------------
 
 bool SelectorMatches(const bj::object& selector, const std::map<std::string, std::string>& labels) {
-  for (const auto& [k, v] : StringMap(Obj(selector, "matchLabels"))) {
+  for (const auto& [k, v] : StringMap(json::ObjectMember(selector, "matchLabels"))) {
     auto it = labels.find(k);
     if (it == labels.end() || it->second != v) return false;
   }
-  if (const bj::array* exprs = Arr(selector, "matchExpressions")) {
+  if (const bj::array* exprs = json::ArrayMember(selector, "matchExpressions")) {
     for (const auto& e : *exprs) {
       if (!e.is_object()) return false;
       const bj::object& eo = e.get_object();
-      const std::string key = Str(eo, "key");
-      const std::string op = Str(eo, "operator");
+      const std::string key = json::StringMember(eo, "key");
+      const std::string op = json::StringMember(eo, "operator");
       std::set<std::string> values;
-      if (const bj::array* vs = Arr(eo, "values")) {
+      if (const bj::array* vs = json::ArrayMember(eo, "values")) {
         for (const auto& v : *vs) {
           if (v.is_string()) values.insert(std::string(v.get_string()));
         }
@@ -168,25 +150,25 @@ bool SelectorMatches(const bj::object& selector, const std::map<std::string, std
 // if one of them selects it (namespaces, namespaceRegexes or namespaceSelector).
 bool StoreAllowsNamespace(const bj::object& store, const std::string& ns,
                           const std::map<std::string, std::string>& ns_labels) {
-  const bj::object* spec = Obj(store, "spec");
-  const bj::array* conditions = spec == nullptr ? nullptr : Arr(*spec, "conditions");
+  const bj::object* spec = json::ObjectMember(store, "spec");
+  const bj::array* conditions = spec == nullptr ? nullptr : json::ArrayMember(*spec, "conditions");
   if (conditions == nullptr || conditions->empty()) return true;
   for (const auto& c : *conditions) {
     if (!c.is_object()) continue;
     const bj::object& co = c.get_object();
-    if (const bj::array* names = Arr(co, "namespaces")) {
+    if (const bj::array* names = json::ArrayMember(co, "namespaces")) {
       for (const auto& n : *names) {
         if (n.is_string() && n.get_string() == ns) return true;
       }
     }
-    if (const bj::array* regexes = Arr(co, "namespaceRegexes")) {
+    if (const bj::array* regexes = json::ArrayMember(co, "namespaceRegexes")) {
       for (const auto& r : *regexes) {
         if (!r.is_string()) continue;
         auto re = GoRegexp::Compile(std::string_view(r.get_string()));
         if (re.ok() && re->MatchString(ns)) return true;
       }
     }
-    if (const bj::object* sel = Obj(co, "namespaceSelector")) {
+    if (const bj::object* sel = json::ObjectMember(co, "namespaceSelector")) {
       if (SelectorMatches(*sel, ns_labels)) return true;
     }
   }
@@ -199,18 +181,18 @@ void SecretsInContainers(const bj::array* containers, std::set<std::string>& out
   if (containers == nullptr) return;
   for (const auto& c : *containers) {
     if (!c.is_object()) continue;
-    if (const bj::array* from = Arr(c.get_object(), "envFrom")) {
+    if (const bj::array* from = json::ArrayMember(c.get_object(), "envFrom")) {
       for (const auto& f : *from) {
         if (!f.is_object()) continue;
-        if (const bj::object* ref = Obj(f.get_object(), "secretRef")) out.insert(Str(*ref, "name"));
+        if (const bj::object* ref = json::ObjectMember(f.get_object(), "secretRef")) out.insert(json::StringMember(*ref, "name"));
       }
     }
-    if (const bj::array* env = Arr(c.get_object(), "env")) {
+    if (const bj::array* env = json::ArrayMember(c.get_object(), "env")) {
       for (const auto& e : *env) {
         if (!e.is_object()) continue;
-        const bj::object* vf = Obj(e.get_object(), "valueFrom");
+        const bj::object* vf = json::ObjectMember(e.get_object(), "valueFrom");
         if (vf == nullptr) continue;
-        if (const bj::object* ref = Obj(*vf, "secretKeyRef")) out.insert(Str(*ref, "name"));
+        if (const bj::object* ref = json::ObjectMember(*vf, "secretKeyRef")) out.insert(json::StringMember(*ref, "name"));
       }
     }
   }
@@ -218,17 +200,17 @@ void SecretsInContainers(const bj::array* containers, std::set<std::string>& out
 
 std::set<std::string> SecretsUsed(const bj::object& pod_spec) {
   std::set<std::string> out;
-  SecretsInContainers(Arr(pod_spec, "containers"), out);
-  SecretsInContainers(Arr(pod_spec, "initContainers"), out);
-  if (const bj::array* vols = Arr(pod_spec, "volumes")) {
+  SecretsInContainers(json::ArrayMember(pod_spec, "containers"), out);
+  SecretsInContainers(json::ArrayMember(pod_spec, "initContainers"), out);
+  if (const bj::array* vols = json::ArrayMember(pod_spec, "volumes")) {
     for (const auto& v : *vols) {
       if (!v.is_object()) continue;
-      if (const bj::object* s = Obj(v.get_object(), "secret")) out.insert(Str(*s, "secretName"));
-      if (const bj::object* p = Obj(v.get_object(), "projected")) {
-        if (const bj::array* sources = Arr(*p, "sources")) {
+      if (const bj::object* s = json::ObjectMember(v.get_object(), "secret")) out.insert(json::StringMember(*s, "secretName"));
+      if (const bj::object* p = json::ObjectMember(v.get_object(), "projected")) {
+        if (const bj::array* sources = json::ArrayMember(*p, "sources")) {
           for (const auto& src : *sources) {
             if (!src.is_object()) continue;
-            if (const bj::object* s = Obj(src.get_object(), "secret")) out.insert(Str(*s, "name"));
+            if (const bj::object* s = json::ObjectMember(src.get_object(), "secret")) out.insert(json::StringMember(*s, "name"));
           }
         }
       }
@@ -238,19 +220,13 @@ std::set<std::string> SecretsUsed(const bj::object& pod_spec) {
   return out;
 }
 
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    std::size_t comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    std::string item = s.substr(start, comma - start);
-    item.erase(0, item.find_first_not_of(' '));
-    while (!item.empty() && item.back() == ' ') item.pop_back();
-    if (!item.empty()) out.push_back(item);
-    start = comma + 1;
+// Overwrites the values of a Secret object's data (Boost.JSON does not wipe what it frees).
+void WipeSecretData(bj::object& secret) {
+  if (bj::value* d = secret.if_contains("data"); d != nullptr && d->is_object()) {
+    for (auto& kv : d->get_object()) {
+      if (kv.value().is_string()) SecureWipe(kv.value().get_string().data(), kv.value().get_string().size());
+    }
   }
-  return out;
 }
 
 // ---- a store's references, read from the cluster ---------------------------------------------------
@@ -270,9 +246,9 @@ class ClusterStoreContext : public StoreContext {
       }
       return secret.error();
     }
-    const bj::object* data = Obj(*secret, "data");
-    const std::string b64 = data == nullptr ? "" : Str(*data, key);
-    WipeData(*secret);
+    const bj::object* data = json::ObjectMember(*secret, "data");
+    const std::string b64 = data == nullptr ? "" : json::StringMember(*data, key);
+    WipeSecretData(*secret);
     if (b64.empty()) return Error(Code::kMissingAuthentication, field + ": Secret " + ns + "/" + name + " has no key " + key);
     auto decoded = crypto::Base64DecodeSecret(b64);
     if (!decoded) return Error(Code::kMissingAuthentication, field + ": Secret " + ns + "/" + name + " key " + key + " is not base64");
@@ -286,8 +262,8 @@ class ClusterStoreContext : public StoreContext {
       return Error(Code::kInvalidParameter, store + ": caProvider " + p.type + " " + ns + "/" + p.name + ": " +
                                                 obj.error().message());
     }
-    const bj::object* data = Obj(*obj, "data");
-    std::string value = data == nullptr ? "" : Str(*data, p.key);
+    const bj::object* data = json::ObjectMember(*obj, "data");
+    std::string value = data == nullptr ? "" : json::StringMember(*data, p.key);
     if (value.empty()) {
       return Error(Code::kInvalidParameter, store + ": caProvider " + p.type + " " + ns + "/" + p.name + " has no key " + p.key);
     }
@@ -318,8 +294,8 @@ class ClusterStoreContext : public StoreContext {
       return Error(Code::kMissingAuthentication,
                    "auth.jwt: TokenRequest for service account " + ns + "/" + name + ": " + tr.error().message());
     }
-    const bj::object* status = Obj(*tr, "status");
-    std::string token = status == nullptr ? "" : Str(*status, "token");
+    const bj::object* status = json::ObjectMember(*tr, "status");
+    std::string token = status == nullptr ? "" : json::StringMember(*status, "token");
     if (token.empty()) return Error(Code::kMissingAuthentication, "auth.jwt: the TokenRequest answer has no token");
     out.token = SecretBytes::FromString(std::move(token));
     return out;
@@ -338,34 +314,14 @@ class ClusterStoreContext : public StoreContext {
   }
 
   Result<client::Credentials> DefaultCredentials(const client::ClientOptions& sts) override {
-    return client::ResolveCredentials(
-        client::ChainOptions{}, o_.env,
-        [sts](const std::string& role, const std::string& session, const std::string& token) {
-          return client::AssumeRoleWithWebIdentity(sts, role, session, token);
-        });
+    return client::ResolveCredentials(client::ChainOptions{}, o_.env, client::WebIdentityVia(sts));
   }
 
  private:
-  static void WipeData(bj::object& secret) {
-    if (bj::value* d = secret.if_contains("data"); d != nullptr && d->is_object()) {
-      for (auto& kv : d->get_object()) {
-        if (kv.value().is_string()) SecureWipe(kv.value().get_string().data(), kv.value().get_string().size());
-      }
-    }
-  }
-
   const kube::KubeClient& kc_;
   const ControllerOptions& o_;
   std::string endpoint_override_;
 };
-
-void WipeSecretData(bj::object& secret) {
-  if (bj::value* d = secret.if_contains("data"); d != nullptr && d->is_object()) {
-    for (auto& kv : d->get_object()) {
-      if (kv.value().is_string()) SecureWipe(kv.value().get_string().data(), kv.value().get_string().size());
-    }
-  }
-}
 
 // What writing the target did.
 struct ApplyOutcome {
@@ -397,7 +353,7 @@ class Controller::Impl {
         kc_, "/api/v1/secrets", std::string(kManagedLabel) + "=true",
         [this](EventType t, const bj::object& o) { OnManagedSecret(t, o); },
         [](bj::object& o) {
-          const std::string h = DataHash(Obj(o, "data"));
+          const std::string h = DataHash(json::ObjectMember(o, "data"));
           WipeSecretData(o);
           o.erase("data");
           o.erase("stringData");
@@ -485,11 +441,11 @@ class Controller::Impl {
       metrics_.Forget(Meta(o, "namespace"), Meta(o, "name"));
       // Recreated by its ClusterExternalSecret, if one owns it.
       std::string owner;
-      if (const bj::object* m = Obj(o, "metadata")) {
-        if (const bj::array* refs = Arr(*m, "ownerReferences")) {
+      if (const bj::object* m = json::ObjectMember(o, "metadata")) {
+        if (const bj::array* refs = json::ArrayMember(*m, "ownerReferences")) {
           for (const auto& r : *refs) {
-            if (r.is_object() && Str(r.get_object(), "kind") == "ClusterExternalSecret") {
-              Enqueue("ces/" + Str(r.get_object(), "name"));
+            if (r.is_object() && json::StringMember(r.get_object(), "kind") == "ClusterExternalSecret") {
+              Enqueue("ces/" + json::StringMember(r.get_object(), "name"));
             }
           }
         }
@@ -510,11 +466,11 @@ class Controller::Impl {
     const std::string name = Meta(store, "name");
     const std::string ns = Meta(store, "namespace");
     for (const auto& e : es_->List()) {
-      const bj::object* spec = Obj(e, "spec");
-      const bj::object* ref = spec == nullptr ? nullptr : Obj(*spec, "secretStoreRef");
+      const bj::object* spec = json::ObjectMember(e, "spec");
+      const bj::object* ref = spec == nullptr ? nullptr : json::ObjectMember(*spec, "secretStoreRef");
       if (ref == nullptr) continue;
-      const std::string rkind = Str(*ref, "kind").empty() ? "SecretStore" : Str(*ref, "kind");
-      if (rkind == kind && Str(*ref, "name") == name && (kind == "ClusterSecretStore" || Meta(e, "namespace") == ns)) {
+      const std::string rkind = json::StringMember(*ref, "kind").empty() ? "SecretStore" : json::StringMember(*ref, "kind");
+      if (rkind == kind && json::StringMember(*ref, "name") == name && (kind == "ClusterSecretStore" || Meta(e, "namespace") == ns)) {
         {
           std::lock_guard<std::mutex> lock(mu_);
           dirty_.insert(kube::KeyOf(e));
@@ -529,7 +485,7 @@ class Controller::Impl {
     if (es_name.empty()) return;
     const std::string es_key = Meta(o, "namespace") + "/" + es_name;
     const bool drifted =
-        t == EventType::kDeleted || MetaMap(o, "annotations")[std::string(kDataHashAnnotation)] != Str(o, "arcaDataHash");
+        t == EventType::kDeleted || MetaMap(o, "annotations")[std::string(kDataHashAnnotation)] != json::StringMember(o, "arcaDataHash");
     if (!drifted) return;
     Enqueue("es/" + es_key, std::chrono::milliseconds(200));
   }
@@ -560,10 +516,10 @@ class Controller::Impl {
     const std::string ns = Meta(*obj, "namespace");
     const std::string name = Meta(*obj, "name");
     const std::string version = VersionKey(*obj);
-    const bj::object* status = Obj(*obj, "status");
-    const std::string synced_version = status == nullptr ? "" : Str(*status, "syncedResourceVersion");
+    const bj::object* status = json::ObjectMember(*obj, "status");
+    const std::string synced_version = status == nullptr ? "" : json::StringMember(*status, "syncedResourceVersion");
     TimePoint refreshed{};
-    const bool have_refresh = status != nullptr && ParseIso8601(Str(*status, "refreshTime"), &refreshed);
+    const bool have_refresh = status != nullptr && ParseIso8601(json::StringMember(*status, "refreshTime"), &refreshed);
 
     std::vector<std::string> warnings;
     auto parsed = ParseExternalSecret(bj::serialize(*obj), &warnings);
@@ -592,7 +548,7 @@ class Controller::Impl {
     }
     const bool exists = target.ok();
     const bool valid = exists && MetaMap(*target, "annotations")[std::string(kDataHashAnnotation)] ==
-                                     DataHash(Obj(*target, "data"));
+                                     DataHash(json::ObjectMember(*target, "data"));
     if (target.ok()) WipeSecretData(*target);
     const bool manages_target = es.target.creation != CreationPolicy::kNone;
 
@@ -748,9 +704,9 @@ class Controller::Impl {
           return Error(Code::kInvalidRequest,
                        "Secret " + ns + "/" + es.target.name + " is owned by another controller (" + other + ")");
         }
-        if (!d.type.empty() && Str(secret, "type") != d.type) {
+        if (!d.type.empty() && json::StringMember(secret, "type") != d.type) {
           WipeSecretData(secret);
-          return Error(Code::kInvalidRequest, "Secret " + ns + "/" + es.target.name + " has type " + Str(secret, "type") +
+          return Error(Code::kInvalidRequest, "Secret " + ns + "/" + es.target.name + " has type " + json::StringMember(secret, "type") +
                                                   " and the template asks for " + d.type +
                                                   "; a Secret's type cannot change: delete it to let it be recreated");
         }
@@ -760,14 +716,14 @@ class Controller::Impl {
       // Data: ours (over the existing keys with Merge).
       bj::object data;
       if (merge && exists) {
-        if (const bj::object* old = Obj(secret, "data")) data = *old;
+        if (const bj::object* old = json::ObjectMember(secret, "data")) data = *old;
       }
       for (const auto& [k, v] : d.data) data[k] = crypto::Base64Encode(v.view());
-      const std::string old_hash = exists ? DataHash(Obj(secret, "data")) : "";
+      const std::string old_hash = exists ? DataHash(json::ObjectMember(secret, "data")) : "";
       const std::string new_hash = DataHash(&data);
       // Metadata: ours over what is there.
-      auto labels = StringMap(Obj(meta, "labels"));
-      auto annotations = StringMap(Obj(meta, "annotations"));
+      auto labels = StringMap(json::ObjectMember(meta, "labels"));
+      auto annotations = StringMap(json::ObjectMember(meta, "annotations"));
       const auto before_labels = labels;
       const auto before_annotations = annotations;
       for (const auto& [k, v] : d.labels) labels[k] = v;
@@ -778,7 +734,7 @@ class Controller::Impl {
       bool owner_changed = false;
       if (es.target.creation == CreationPolicy::kOwner && !HasControllerOwner(secret, Meta(es_obj, "uid"), nullptr)) {
         bj::array refs;
-        if (const bj::array* old = Arr(meta, "ownerReferences")) refs = *old;
+        if (const bj::array* old = json::ArrayMember(meta, "ownerReferences")) refs = *old;
         refs.push_back(OwnerRef(kEsApi, "ExternalSecret", es_obj));
         meta["ownerReferences"] = std::move(refs);
         owner_changed = true;
@@ -840,15 +796,15 @@ class Controller::Impl {
 
   void SetStatus(const bj::object& es_obj, bool ready, const std::string& reason, const std::string& message,
                  const std::string& binding, const std::string& version) {
-    const bj::object* old = Obj(es_obj, "status");
+    const bj::object* old = json::ObjectMember(es_obj, "status");
     std::string transition = NowRfc3339();
     const std::string want = ready ? "True" : "False";
     if (old != nullptr) {
-      if (const bj::array* conds = Arr(*old, "conditions")) {
+      if (const bj::array* conds = json::ArrayMember(*old, "conditions")) {
         for (const auto& c : *conds) {
-          if (c.is_object() && Str(c.get_object(), "type") == "Ready" && Str(c.get_object(), "status") == want &&
-              !Str(c.get_object(), "lastTransitionTime").empty()) {
-            transition = Str(c.get_object(), "lastTransitionTime");
+          if (c.is_object() && json::StringMember(c.get_object(), "type") == "Ready" && json::StringMember(c.get_object(), "status") == want &&
+              !json::StringMember(c.get_object(), "lastTransitionTime").empty()) {
+            transition = json::StringMember(c.get_object(), "lastTransitionTime");
           }
         }
       }
@@ -870,7 +826,7 @@ class Controller::Impl {
   }
 
   void Event(const bj::object& obj, const std::string& type, const std::string& reason, const std::string& message) {
-    const std::string key = Str(obj, "kind") + "/" + kube::KeyOf(obj);
+    const std::string key = json::StringMember(obj, "kind") + "/" + kube::KeyOf(obj);
     const auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -887,8 +843,8 @@ class Controller::Impl {
     bj::object ev{{"apiVersion", "v1"},
                   {"kind", "Event"},
                   {"metadata", bj::object{{"generateName", Meta(obj, "name") + "."}, {"namespace", ns}}},
-                  {"involvedObject", bj::object{{"apiVersion", Str(obj, "apiVersion")},
-                                                {"kind", Str(obj, "kind")},
+                  {"involvedObject", bj::object{{"apiVersion", json::StringMember(obj, "apiVersion")},
+                                                {"kind", json::StringMember(obj, "kind")},
                                                 {"name", Meta(obj, "name")},
                                                 {"namespace", Meta(obj, "namespace")},
                                                 {"uid", Meta(obj, "uid")},
@@ -915,32 +871,34 @@ class Controller::Impl {
         log::Warn("rolling restart: cannot list workloads", {{"namespace", ns}, {"kind", kind}, {"error", list.error().message()}});
         continue;
       }
-      const bj::array* items = Arr(*list, "items");
+      const bj::array* items = json::ArrayMember(*list, "items");
       if (items == nullptr) continue;
       for (const auto& item : *items) {
         if (!item.is_object()) continue;
         const bj::object& w = item.get_object();
         auto ann = MetaMap(w, "annotations");
         const bool automatic = ann["arca.dev/reload"] == "true" || ann["reloader.stakater.com/auto"] == "true";
-        const std::vector<std::string> named = SplitList(ann["secret.reloader.stakater.com/reload"]);
-        const bj::object* spec = Obj(w, "spec");
-        const bj::object* tmpl = spec == nullptr ? nullptr : Obj(*spec, "template");
-        const bj::object* pod = tmpl == nullptr ? nullptr : Obj(*tmpl, "spec");
+        std::set<std::string> named;  // Reloader's list: "a, b,c"
+        for (std::string_view n : SplitOn(ann["secret.reloader.stakater.com/reload"], ',')) {
+          if (!TrimSpace(n).empty()) named.insert(std::string(TrimSpace(n)));
+        }
+        const bj::object* spec = json::ObjectMember(w, "spec");
+        const bj::object* tmpl = spec == nullptr ? nullptr : json::ObjectMember(*spec, "template");
+        const bj::object* pod = tmpl == nullptr ? nullptr : json::ObjectMember(*tmpl, "spec");
         if (pod == nullptr) continue;
         std::set<std::string> used = SecretsUsed(*pod);
-        const bool wants = (automatic && used.contains(secret_name)) ||
-                           std::find(named.begin(), named.end(), secret_name) != named.end();
+        const bool wants = (automatic && used.contains(secret_name)) || named.contains(secret_name);
         if (!wants) continue;
-        for (const auto& n : named) used.insert(n);
+        used.insert(named.begin(), named.end());
         std::string combined;
         for (const auto& s : used) {
           auto sec = kc_.Get(kube::ResourcePath("", "v1", "secrets", ns, s));
-          combined += s + "=" + (sec.ok() ? DataHash(Obj(*sec, "data")) : std::string("-")) + ";";
+          combined += s + "=" + (sec.ok() ? DataHash(json::ObjectMember(*sec, "data")) : std::string("-")) + ";";
           if (sec.ok()) WipeSecretData(*sec);
         }
         const std::string hash = crypto::Sha256Hex(combined);
-        const bj::object* tmeta = Obj(*tmpl, "metadata");
-        if (tmeta != nullptr && StringMap(Obj(*tmeta, "annotations"))[std::string(kReloadHashAnnotation)] == hash) continue;
+        const bj::object* tmeta = json::ObjectMember(*tmpl, "metadata");
+        if (tmeta != nullptr && StringMap(json::ObjectMember(*tmeta, "annotations"))[std::string(kReloadHashAnnotation)] == hash) continue;
         bj::object patch{{"spec", bj::object{{"template", bj::object{{"metadata", bj::object{{"annotations", bj::object{
                                                                           {kReloadHashAnnotation, hash}}}}}}}}}};
         auto r = kc_.Patch(kube::ResourcePath("apps", "v1", kind, ns, Meta(w, "name")), patch, kube::PatchType::kStrategicMerge);
@@ -962,21 +920,21 @@ class Controller::Impl {
   void ReconcileClusterExternalSecret(const std::string& name) {
     auto obj = ces_->Get(name);
     if (!obj || !Meta(*obj, "deletionTimestamp").empty()) return;
-    const bj::object* spec = Obj(*obj, "spec");
+    const bj::object* spec = json::ObjectMember(*obj, "spec");
     if (spec == nullptr) return;
-    std::string es_name = Str(*spec, "externalSecretName");
+    std::string es_name = json::StringMember(*spec, "externalSecretName");
     if (es_name.empty()) es_name = name;
-    const bj::object* es_spec = Obj(*spec, "externalSecretSpec");
+    const bj::object* es_spec = json::ObjectMember(*spec, "externalSecretSpec");
     std::set<std::string> wanted;
     std::set<std::string> listed;
-    if (const bj::array* nss = Arr(*spec, "namespaces")) {
+    if (const bj::array* nss = json::ArrayMember(*spec, "namespaces")) {
       for (const auto& n : *nss) {
         if (n.is_string()) listed.insert(std::string(n.get_string()));
       }
     }
     std::vector<const bj::object*> selectors;
-    if (const bj::object* s = Obj(*spec, "namespaceSelector")) selectors.push_back(s);
-    if (const bj::array* ss = Arr(*spec, "namespaceSelectors")) {
+    if (const bj::object* s = json::ObjectMember(*spec, "namespaceSelector")) selectors.push_back(s);
+    if (const bj::array* ss = json::ArrayMember(*spec, "namespaceSelectors")) {
       for (const auto& s : *ss) {
         if (s.is_object()) selectors.push_back(&s.get_object());
       }
@@ -990,16 +948,16 @@ class Controller::Impl {
     }
     std::vector<std::string> provisioned;
     bj::array failed;
-    const bj::object* es_meta = Obj(*spec, "externalSecretMetadata");
+    const bj::object* es_meta = json::ObjectMember(*spec, "externalSecretMetadata");
     for (const auto& ns : wanted) {
       bj::object desired{{"apiVersion", kEsApi},
                          {"kind", "ExternalSecret"},
                          {"metadata", bj::object{{"name", es_name},
                                                  {"namespace", ns},
                                                  {"labels", ToJson(es_meta == nullptr ? std::map<std::string, std::string>{}
-                                                                                     : StringMap(Obj(*es_meta, "labels")))},
+                                                                                     : StringMap(json::ObjectMember(*es_meta, "labels")))},
                                                  {"annotations", ToJson(es_meta == nullptr ? std::map<std::string, std::string>{}
-                                                                                          : StringMap(Obj(*es_meta, "annotations")))},
+                                                                                          : StringMap(json::ObjectMember(*es_meta, "annotations")))},
                                                  {"ownerReferences", bj::array{OwnerRef(kEsApi, "ClusterExternalSecret", *obj)}}}},
                          {"spec", es_spec == nullptr ? bj::object{} : *es_spec}};
       const std::string path = kube::ResourcePath("external-secrets.io", "v1", "externalsecrets", ns, es_name);
@@ -1069,7 +1027,7 @@ class Controller::Impl {
     }
     // Namespaces come and go: look again after refreshTime (default 1m).
     std::chrono::nanoseconds again = std::chrono::minutes(1);
-    if (auto d = ParseGoDuration(Str(*spec, "refreshTime")); d.ok() && d->count() > 0) again = *d;
+    if (auto d = ParseGoDuration(json::StringMember(*spec, "refreshTime")); d.ok() && d->count() > 0) again = *d;
     Enqueue("ces/" + name, again);
   }
 

@@ -24,6 +24,7 @@
 #include "cli/common.h"
 #include "cli/formats.h"
 #include "client/aws_client.h"
+#include "core/strings.h"
 #include "crypto/hash.h"
 #include "operator/aws_source.h"
 #include "operator/stores.h"
@@ -391,10 +392,7 @@ class FileStoreContext : public StoreContext {
   Result<client::Credentials> DefaultCredentials(const client::ClientOptions& sts) override {
     client::ChainOptions chain;
     chain.profile = options_.profile;
-    return client::ResolveCredentials(
-        chain, options_.env, [sts](const std::string& role, const std::string& session, const std::string& token) {
-          return client::AssumeRoleWithWebIdentity(sts, role, session, token);
-        });
+    return client::ResolveCredentials(chain, options_.env, client::WebIdentityVia(sts));
   }
 
   void Note(const std::string& note) override {
@@ -482,11 +480,6 @@ int ExitFor(const Error& e) {
     return cli::kExitUsage;
   }
   return cli::ExitCodeFor(e);
-}
-
-std::string OneLine(std::string s) {
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  return s;
 }
 
 std::string Now() {

@@ -6,27 +6,17 @@
 #include <set>
 #include <thread>
 
+#include "core/json.h"
 #include "core/log.h"
 
 namespace arca::op::kube {
 
 namespace bj = boost::json;
 
-namespace {
-
-std::string StringAt(const bj::object& o, std::string_view a, std::string_view b) {
-  const bj::value* v = o.if_contains(a);
-  if (v == nullptr || !v->is_object()) return "";
-  const bj::value* w = v->get_object().if_contains(b);
-  if (w == nullptr || !w->is_string()) return "";
-  return std::string(w->get_string());
-}
-
-}  // namespace
-
 std::string KeyOf(const bj::object& obj) {
-  const std::string ns = StringAt(obj, "metadata", "namespace");
-  const std::string name = StringAt(obj, "metadata", "name");
+  const bj::object* meta = json::ObjectMember(obj, "metadata");
+  const std::string ns = meta == nullptr ? "" : json::StringMember(*meta, "namespace");
+  const std::string name = meta == nullptr ? "" : json::StringMember(*meta, "name");
   return ns.empty() ? name : ns + "/" + name;
 }
 

@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+#include "core/clock.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "operator/kube/informer.h"
 
@@ -26,31 +28,6 @@ std::string MicroTime(SysClock::time_point t) {
   char frac[16];
   std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(us % 1000000));
   return std::string(buf) + frac;
-}
-
-std::optional<SysClock::time_point> ParseMicroTime(std::string_view s) {
-  std::tm tm{};
-  const std::string text(s);
-  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (rest == nullptr) return std::nullopt;
-  long long us = 0;
-  if (*rest == '.') {
-    ++rest;
-    int digits = 0;
-    while (*rest >= '0' && *rest <= '9') {
-      if (digits < 6) us = us * 10 + (*rest - '0');
-      ++digits;
-      ++rest;
-    }
-    for (; digits < 6; ++digits) us *= 10;
-  }
-  const std::time_t secs = timegm(&tm);
-  return SysClock::time_point(std::chrono::seconds(secs)) + std::chrono::microseconds(us);
-}
-
-std::string Str(const bj::object& o, std::string_view k) {
-  const bj::value* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
 }  // namespace
@@ -82,11 +59,12 @@ bool LeaderElector::TryAcquireOrRenew() {
   bj::object& lease = *current;
   bj::object spec;
   if (bj::value* s = lease.if_contains("spec"); s != nullptr && s->is_object()) spec = s->get_object();
-  const std::string holder = Str(spec, "holderIdentity");
+  const std::string holder = json::StringMember(spec, "holderIdentity");
   std::int64_t duration = options_.lease_duration.count();
   if (const bj::value* d = spec.if_contains("leaseDurationSeconds"); d != nullptr && d->is_int64()) duration = d->get_int64();
-  auto renewed = ParseMicroTime(Str(spec, "renewTime"));
-  const bool expired = !renewed || *renewed + std::chrono::seconds(duration) < now;
+  TimePoint renewed_at{};
+  const bool renewed = ParseIso8601WithOffset(json::StringMember(spec, "renewTime"), &renewed_at);
+  const bool expired = !renewed || renewed_at + std::chrono::seconds(duration) < now;
   const bool mine = holder == options_.identity;
   if (!mine && !holder.empty() && !expired) return false;
   std::int64_t transitions = 0;
@@ -111,7 +89,7 @@ void LeaderElector::Release() {
   auto current = client_.Get(path);
   if (!current.ok()) return;
   bj::value* s = current->if_contains("spec");
-  if (s == nullptr || !s->is_object() || Str(s->get_object(), "holderIdentity") != options_.identity) return;
+  if (s == nullptr || !s->is_object() || json::StringMember(s->get_object(), "holderIdentity") != options_.identity) return;
   bj::object& spec = s->get_object();
   spec["holderIdentity"] = "";
   spec["leaseDurationSeconds"] = 1;
