@@ -1,5 +1,6 @@
 #pragma once
-// Store: durable state behind one interface (sqlite/ is the embedded default; postgres/ comes later).
+// Store: durable state behind one interface (sqlite/ is the embedded default; postgres/ is the store
+// shared by several server replicas).
 //
 // The store knows rows, not rules: the Secrets Manager domain decides what the rows mean. A secret's
 // metadata lives in the domain-owned JSON document `meta`; the store indexes only what it must look
@@ -361,6 +362,15 @@ class Transaction {
   // Returns how many were removed. (It writes no change row itself.)
   virtual Result<std::int64_t> PruneChanges(std::int64_t before_ms, std::int64_t keep_at_least) = 0;
 
+  // Leases: a named piece of background work (the purge, the rotation engine, ...) done by one
+  // process at a time among all that share the store. ClaimLease takes `name` for `owner` until
+  // now_ms + ttl_ms when it is free, expired or already `owner`'s (a renewal) and returns true;
+  // false when another owner holds it unexpired. ReleaseLease gives it back if `owner` holds it.
+  // Neither writes a change row nor bumps the change sequence (renewals must not empty caches).
+  virtual Result<bool> ClaimLease(const std::string& name, const std::string& owner,
+                                  std::int64_t now_ms, std::int64_t ttl_ms) = 0;
+  virtual Status ReleaseLease(const std::string& name, const std::string& owner) = 0;
+
   // The transaction's writes are bookkeeping that changes no secret's value, labels or settings
   // (the day a version was last read): Commit() writes no change row for them, so followers of the
   // change log (the operator's push sync) are not woken by reads.
@@ -381,7 +391,7 @@ class Store {
   virtual std::uint64_t LatestChange() const = 0;
   // Registers `listener`, called after every commit that wrote change rows (on the committing
   // thread, after the commit is durable, with the new latest sequence; with PostgreSQL also for
-  // other replicas' commits). It must be quick and must not call OnCommit/RemoveOnCommit. Returns
+  // other replicas' commits, on the store's listener thread). It must be quick and must not call OnCommit/RemoveOnCommit. Returns
   // an id for RemoveOnCommit, which waits for a call in progress to finish.
   virtual std::uint64_t OnCommit(CommitListener listener) = 0;
   virtual void RemoveOnCommit(std::uint64_t id) = 0;

@@ -117,6 +117,8 @@ enum class StmtId : int {
   kListChanges,
   kChangeBounds,
   kPruneChanges,
+  kClaimLease,
+  kReleaseLease,
   kCount,  // not a statement
 };
 

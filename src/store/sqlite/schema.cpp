@@ -211,6 +211,15 @@ CREATE TABLE changes (
 ) STRICT;
 CREATE INDEX changes_by_time ON changes (time_ms);
 )sql"},
+    // Leases on background work, so that of several processes sharing the store one at a time
+    // runs each job (issue 9).
+    {5, R"sql(
+CREATE TABLE leases (
+  name       TEXT NOT NULL PRIMARY KEY,
+  owner      TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 Status MigrateInTransaction(Connection& conn) {

@@ -324,6 +324,14 @@ const char* SqlFor(StmtId id) {
       return "DELETE FROM changes WHERE time_ms < ?1 AND "
              "sequence <= (SELECT coalesce(max(sequence), 0) FROM changes) - ?2";
 
+    case StmtId::kClaimLease:
+      return "INSERT INTO leases (name, owner, expires_ms) VALUES (?1, ?2, ?3 + ?4) "
+             "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
+             "expires_ms = excluded.expires_ms "
+             "WHERE leases.owner = excluded.owner OR leases.expires_ms <= ?3";
+    case StmtId::kReleaseLease:
+      return "DELETE FROM leases WHERE name = ?1 AND owner = ?2";
+
     case StmtId::kCount:
       break;
   }
@@ -1593,6 +1601,28 @@ class SqliteTransaction final : public Transaction {
     ARCA_ASSIGN_OR_RETURN(int removed, st.Run());
     if (removed > 0) dirty_ = true;
     return static_cast<std::int64_t>(removed);
+  }
+
+  Result<bool> ClaimLease(const std::string& name, const std::string& owner, std::int64_t now_ms,
+                          std::int64_t ttl_ms) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kClaimLease, "claim lease");
+    st.BindText(1, name);
+    st.BindText(2, owner);
+    st.BindInt(3, now_ms);
+    st.BindInt(4, ttl_ms);
+    ARCA_ASSIGN_OR_RETURN(int changes, st.Run());  // not dirty_: no change sequence bump
+    return changes > 0;
+  }
+
+  Status ReleaseLease(const std::string& name, const std::string& owner) override {
+    ARCA_RETURN_IF_ERROR(Usable(true));
+    Statement st(*conn_, StmtId::kReleaseLease, "release lease");
+    st.BindText(1, name);
+    st.BindText(2, owner);
+    ARCA_ASSIGN_OR_RETURN(int changes, st.Run());
+    (void)changes;
+    return OkStatus();
   }
 
   void OmitFromChangeLog() override { omit_changes_ = true; }
