@@ -84,8 +84,13 @@ Result<std::pair<Caller, std::shared_ptr<const SecretBytes>>> AccessKeys::Lookup
   }
   std::string id(access_key_id);
   auto now = std::chrono::steady_clock::now();
+  const std::uint64_t seq = store_.ChangeSequence();
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (seq != cache_seq_) {
+      cache_.clear();
+      cache_seq_ = seq;
+    }
     auto it = cache_.find(id);
     if (it != cache_.end()) {
       if (it->second.expires > now) {
@@ -135,7 +140,8 @@ Result<std::pair<Caller, std::shared_ptr<const SecretBytes>>> AccessKeys::Lookup
     if (cache_.size() >= kMaxCacheEntries) {
       cache_.clear();
     }
-    cache_[id] = CacheEntry{caller, secret, now + kCacheTtl};
+    // Filed only under the sequence it was read at (a newer one means the row may have changed).
+    if (cache_seq_ == seq) cache_[id] = CacheEntry{caller, secret, now + kCacheTtl};
   }
   return std::make_pair(std::move(caller), std::move(secret));
 }

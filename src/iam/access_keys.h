@@ -9,6 +9,7 @@
 // Thread-safety: thread-safe.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -66,6 +67,9 @@ class AccessKeys {
   std::string account_id_;
   std::mutex mu_;
   std::unordered_map<std::string, CacheEntry> cache_;  // GUARDED_BY(mu_)
+  // The store's change sequence the cache was filled under: any committed write, here or on
+  // another replica sharing the store (a key deleted or made Inactive), empties it.
+  std::uint64_t cache_seq_ = 0;  // GUARDED_BY(mu_)
 };
 
 }  // namespace arca::iam

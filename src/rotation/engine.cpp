@@ -51,11 +51,14 @@ void Engine::Loop() {
 }
 
 Result<int> Engine::RunOnce() {
-  ARCA_ASSIGN_OR_RETURN(auto due, service_.FindDueRotations(options_.batch));
+  const bool gated = static_cast<bool>(options_.gate);
+  if (gated && !options_.gate()) return 0;
+  ARCA_ASSIGN_OR_RETURN(auto due, service_.FindDueRotations(options_.batch, gated));
   int finished = 0;
   for (const auto& candidate : due) {
     if (stopping_) break;
-    auto claimed = service_.ClaimRotation(candidate.arn, options_.owner, options_.lease);
+    if (gated && !options_.gate()) break;
+    auto claimed = service_.ClaimRotation(candidate.arn, options_.owner, options_.lease, gated);
     if (!claimed.ok()) {
       log::Warn("could not claim a rotation",
                 {{"arn", candidate.arn}, {"error", claimed.error().ToLogString()}});

@@ -57,6 +57,10 @@ struct EngineOptions {
   std::chrono::milliseconds interval{1000};
   std::chrono::milliseconds lease{60000};
   std::size_t batch = 16;  // rotations looked at per pass
+  // When set, a pass runs only while it returns true (several servers on one store: the holder
+  // of the store's "rotation" lease), and that engine takes over rotations whose lease another
+  // owner still holds: that owner lost the store lease, so it stopped or cannot reach the store.
+  std::function<bool()> gate;
   // The wait before the first retry of a failed step; it doubles at each failure up to 1 h.
   std::chrono::milliseconds retry_backoff{30000};
 };

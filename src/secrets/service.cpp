@@ -1713,7 +1713,7 @@ Result<CancelRotateSecretOutput> SecretsService::CancelRotateSecret(const Contex
   return CancelRotateSecretOutput{s.row.arn, s.row.name, std::move(abandoned)};
 }
 
-Result<std::vector<RotationWork>> SecretsService::FindDueRotations(std::size_t limit) {
+Result<std::vector<RotationWork>> SecretsService::FindDueRotations(std::size_t limit, bool take_over) {
   const TimePoint now = impl_->clock_.Now();
   const std::int64_t now_ms = ToUnixMillis(now);
   std::vector<std::string> to_start;  // secret ids whose schedule window opened
@@ -1729,7 +1729,8 @@ Result<std::vector<RotationWork>> SecretsService::FindDueRotations(std::size_t l
       if (!meta.ok() || meta->primary_region) continue;
       const auto& p = meta->rotation.in_progress;
       if (p) {
-        if (p->next_attempt_ms <= now_ms && LeaseFree(*p, now_ms, nullptr) && due.size() < limit) {
+        if (p->next_attempt_ms <= now_ms && (take_over || LeaseFree(*p, now_ms, nullptr)) &&
+            due.size() < limit) {
           due.push_back(WorkOf(row, *meta));
         }
       } else if (ScheduleDue(row, *meta, now)) {
@@ -1759,14 +1760,21 @@ Result<std::vector<RotationWork>> SecretsService::FindDueRotations(std::size_t l
 
 Result<std::optional<RotationWork>> SecretsService::ClaimRotation(const std::string& arn,
                                                                   const std::string& owner,
-                                                                  std::chrono::milliseconds lease) {
+                                                                  std::chrono::milliseconds lease,
+                                                                  bool take_over) {
   const std::int64_t now = impl_->NowMs();
   ARCA_ASSIGN_OR_RETURN(auto txn, impl_->store_.Begin(TxnMode::kWrite));
   ARCA_ASSIGN_OR_RETURN(auto row, txn->GetSecretByArn(arn));
   if (!row || row->deleted_ms) return std::optional<RotationWork>();
   ARCA_ASSIGN_OR_RETURN(SecretMeta meta, SecretMeta::FromJson(row->meta));
   auto& p = meta.rotation.in_progress;
-  if (!p || p->next_attempt_ms > now || !LeaseFree(*p, now, &owner)) return std::optional<RotationWork>();
+  if (!p || p->next_attempt_ms > now || (!take_over && !LeaseFree(*p, now, &owner))) {
+    return std::optional<RotationWork>();
+  }
+  if (take_over && p->lease_owner && *p->lease_owner != owner && p->lease_expires_ms > now) {
+    log::Warn("rotation taken over from another server",
+              {{"arn", row->arn}, {"token", p->token}, {"from", *p->lease_owner}});
+  }
   p->lease_owner = owner;
   p->lease_expires_ms = now + lease.count();
   row->meta = meta.ToJson();

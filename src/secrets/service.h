@@ -117,12 +117,15 @@ class SecretsService {
   // The rotations that may run now: in progress, next attempt due, lease free or expired. An
   // enabled schedule whose window has opened (RotationSchedule::NextWindow from the last rotation,
   // or the creation) starts a new rotation here first. At most `limit` entries.
-  Result<std::vector<RotationWork>> FindDueRotations(std::size_t limit);
+  // `take_over`: leases held by other owners count as free (the caller runs rotations for every
+  // replica sharing the store and holds the store lease that says so; see server/leases.h).
+  Result<std::vector<RotationWork>> FindDueRotations(std::size_t limit, bool take_over = false);
   // Takes the lease on the rotation of `arn` for `owner` until now + `lease` (compare-and-set in
   // one write transaction). nullopt when another owner holds an unexpired lease, when nothing is in
   // progress or when its next attempt is not due. The owner that holds the lease may renew it.
   Result<std::optional<RotationWork>> ClaimRotation(const std::string& arn, const std::string& owner,
-                                                    std::chrono::milliseconds lease);
+                                                    std::chrono::milliseconds lease,
+                                                    bool take_over = false);
   // Records that `work.step` succeeded and moves to the next step, renewing the lease. After
   // finishSecret: checks AWSCURRENT is on the token's version (kInvalidRequest otherwise), removes
   // AWSPENDING, sets LastRotatedDate and clears the rotation. Returns true when the rotation is

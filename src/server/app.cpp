@@ -42,7 +42,8 @@
 #include "secrets/service.h"
 #include "server/alerts.h"
 #include "server/files.h"
-#include "store/sqlite/sqlite_store.h"
+#include "server/leases.h"
+#include "store/open.h"
 
 #ifndef ARCA_VERSION
 #define ARCA_VERSION "0.0.0"
@@ -110,8 +111,9 @@ class PurgeLoop {
     std::string what;  // "purged deleted secrets"
     std::function<Result<int>()> run;
   };
-  PurgeLoop(std::vector<Job> jobs, std::chrono::seconds interval)
-      : jobs_(std::move(jobs)), interval_(interval), thread_([this] { Loop(); }) {}
+  // `gate`: a pass runs only while it returns true (the holder of the store's "purge" lease).
+  PurgeLoop(std::vector<Job> jobs, std::chrono::seconds interval, std::function<bool()> gate)
+      : jobs_(std::move(jobs)), interval_(interval), gate_(std::move(gate)), thread_([this] { Loop(); }) {}
   PurgeLoop(const PurgeLoop&) = delete;
   PurgeLoop& operator=(const PurgeLoop&) = delete;
   ~PurgeLoop() {
@@ -132,7 +134,9 @@ class PurgeLoop {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       lock.unlock();
-      for (const Job& job : jobs_) RunOnce(job);
+      for (const Job& job : jobs_) {
+        if (gate_()) RunOnce(job);
+      }
       lock.lock();
       cv_.wait_for(lock, interval_, [this] { return stopping_; });
     }
@@ -155,6 +159,7 @@ class PurgeLoop {
 
   const std::vector<Job> jobs_;
   const std::chrono::seconds interval_;
+  const std::function<bool()> gate_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;  // GUARDED_BY(mu_)
@@ -361,12 +366,14 @@ int RunServer(Config config) {
     log::Error("cannot load the master key", {{"error", keyring.error().ToLogString()}});
     return kExitFailure;
   }
-  const std::string db_path = config.data_dir + "/arca.db";
-  auto store = store::OpenSqliteStore(db_path);
+  const std::string store_url = StoreUrl(config);
+  auto store = store::OpenStoreUrl(store_url);
   if (!store.ok()) {
-    log::Error("cannot open the store", {{"path", db_path}, {"error", store.error().ToLogString()}});
+    log::Error("cannot open the store", {{"store", store::DescribeStoreUrl(store_url)},
+                                         {"error", store.error().ToLogString()}});
     return kExitFailure;
   }
+  log::Info("store opened", {{"store", store::DescribeStoreUrl(store_url)}});
   if (auto s = CheckMasterKey(**store, **keyring); !s.ok()) {
     log::Error(s.error().code() == Code::kPreconditionNotMet ? kMismatch : "cannot check the master key",
                {{"error", s.error().ToLogString()}, {"data_dir", config.data_dir}});
@@ -576,6 +583,9 @@ int RunServer(Config config) {
   }
   rotation::EngineOptions rotation_options;
   rotation_options.owner = RotationOwner(config);
+  // Several servers on one store: one of them runs the purge and the rotations at a time.
+  LeaseKeeper leases(**store, rotation_options.owner, {"purge", "rotation"}, clock);
+  rotation_options.gate = [&leases] { return leases.Held("rotation"); };
   rotation_options.retry_backoff = std::chrono::seconds(config.rotation_retry_seconds);
   // A step may run as long as its rotator's timeout: the lease must outlast it.
   rotation_options.lease = std::max(rotation_options.lease, *configured + std::chrono::seconds(30));
@@ -599,12 +609,14 @@ int RunServer(Config config) {
                      {"rotated KMS keys", [&] { return kms_service.RotateDueKeys(); }},
                      {"pruned the change log",
                       [&] { return secrets_service.PruneChanges(kChangeLogRetention, kChangeLogMinRows); }}},
-                    std::chrono::seconds(config.purge_interval_seconds));
+                    std::chrono::seconds(config.purge_interval_seconds),
+                    [&leases] { return leases.Held("purge"); });
     rotation_engine.Start();
     SignalWatcher signals(stop_signals, **server, [&router] { router.Shutdown(); });
     (*server)->Run();
     rotation_engine.Stop();  // a step in flight finishes; the rest resumes at the next start
   }  // stops and joins the purge and signal threads
+  leases.Stop();  // another server takes the background work over at once
   (*audit_log)->Stop();  // after the last request: a final digest closes the chain
   log::Info("stopped");
   return kExitOk;

@@ -15,13 +15,25 @@
 #include "audit/log.h"
 #include "server/app.h"
 #include "server/files.h"
+#include "store/open.h"
 #include "store/sqlite/backup.h"
 
 namespace arca::server {
 
 namespace {
 
-std::string DbPath(const Config& config) { return config.data_dir + "/arca.db"; }
+std::string DbPath(const Config& config) {
+  const std::string url = StoreUrl(config);
+  return url.substr(std::string_view("sqlite:").size());
+}
+
+// arca backup/restore copy SQLite files; a PostgreSQL store is backed up with PostgreSQL's tools.
+bool RefusePostgres(const Config& config, std::string_view command) {
+  if (!store::IsPostgresUrl(StoreUrl(config))) return false;
+  std::cerr << "arca " << command << ": the store is PostgreSQL; back it up with pg_dump and "
+            << "restore it with pg_restore (see docs/high-availability.md)\n";
+  return true;
+}
 
 // Where the master key comes from, for the reminder: the variable when set, else the key file.
 std::string MasterKeySource(const Config& config) {
@@ -90,6 +102,7 @@ int RunBackup(Config config, const std::string& out) {
   const std::string key_source = MasterKeySource(config);
   config.master_key.reset();  // never needed: nothing is decrypted
   ::umask(077);
+  if (RefusePostgres(config, "backup")) return kExitUsage;
   const std::string db = DbPath(config);
   auto report = store::BackupSqlite(db, out);
   if (!report.ok()) {
@@ -111,6 +124,7 @@ int RunRestore(Config config, const std::string& from, bool force) {
   const bool key_in_env = config.master_key.has_value();
   config.master_key.reset();
   ::umask(077);
+  if (RefusePostgres(config, "restore")) return kExitUsage;
   if (auto s = EnsureDataDir(config.data_dir); !s.ok()) {
     std::cerr << "arca restore: " << s.error().message() << "\n";
     return kExitFailure;

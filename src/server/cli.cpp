@@ -23,6 +23,9 @@ const std::map<std::string_view, std::string_view>& FlagHelp() {
   static const std::map<std::string_view, std::string_view> help = {
       {"config", "YAML config file (env ARCA_CONFIG)"},
       {"data_dir", "data directory (env ARCA_DATA_DIR; default ./arca-data)"},
+      {"store",
+       "where state is kept: sqlite:PATH, or postgres://USER@HOST:PORT/DB?sslmode=... shared by "
+       "several replicas (env ARCA_STORE_URL; default sqlite:DATA_DIR/arca.db)"},
       {"listen",
        "HOST:PORT or [IPV6]:PORT to listen on; port 0 picks a free port (env ARCA_LISTEN; "
        "default 127.0.0.1:8200)"},
@@ -72,6 +75,7 @@ const std::map<std::string_view, std::string_view>& FlagHelp() {
 
 std::string_view TypeName(std::string_view key) {
   if (key == "data_dir") return "DIR";
+  if (key == "store") return "URL";
   if (key == "listen") return "HOST:PORT";
   if (key == "account_id") return "ID";
   if (key == "log_level") return "LEVEL";
@@ -201,7 +205,7 @@ std::function<std::optional<int>()> AddCommands(CLI::App* app) {
                                        "Add a new master key version to the key file and re-wrap "
                                        "every data key with it; a running server "
                                        "keeps serving and picks the new version up by itself");
-  for (std::string_view key : {"data_dir", "master_key_file", "config", "log_level"}) {
+  for (std::string_view key : {"data_dir", "store", "master_key_file", "config", "log_level"}) {
     c->rekey_flags.Add(c->rekey, key);
   }
 
@@ -227,7 +231,7 @@ std::function<std::optional<int>()> AddCommands(CLI::App* app) {
       "backup",
       "Write a consistent snapshot of the SQLite store (DATA_DIR/arca.db) to a file while a server "
       "keeps serving; values stay encrypted and the master key is NOT included");
-  for (std::string_view key : {"data_dir", "config", "master_key_file"}) {
+  for (std::string_view key : {"data_dir", "store", "config", "master_key_file"}) {
     c->backup_flags.Add(c->backup, key);
   }
   c->backup
@@ -240,7 +244,7 @@ std::function<std::optional<int>()> AddCommands(CLI::App* app) {
       "restore",
       "Put a backup made by `arca backup` in place of DATA_DIR/arca.db; the server must be "
       "stopped, and must then be started with the master key the backup was made with");
-  for (std::string_view key : {"data_dir", "config", "master_key_file"}) {
+  for (std::string_view key : {"data_dir", "store", "config", "master_key_file"}) {
     c->restore_flags.Add(c->restore, key);
   }
   c->restore->add_option("--from", c->restore_from, "the backup file")

@@ -208,10 +208,15 @@ Status ValidateAccountId(std::string_view id) {
   return OkStatus();
 }
 
+std::string StoreUrl(const Config& config) {
+  return config.store_url.empty() ? "sqlite:" + config.data_dir + "/arca.db" : config.store_url;
+}
+
 const std::vector<KeyInfo>& ConfigKeys() {
   static const std::vector<KeyInfo> keys = {
       {"config", "ARCA_CONFIG", "--config", false},
       {"data_dir", "ARCA_DATA_DIR", "--data-dir", true},
+      {"store", "ARCA_STORE_URL", "--store", true},
       {"listen", "ARCA_LISTEN", "--listen", true},
       {"tls_cert", "ARCA_TLS_CERT", "--tls-cert", true},
       {"tls_key", "ARCA_TLS_KEY", "--tls-key", true},
@@ -355,6 +360,15 @@ Result<Config> ResolveConfig(const Settings& flags, const Settings& env, const S
   if (const auto* s = get("config")) c.config_file = s->value;
   if (const auto* s = get("data_dir")) {
     ARCA_ASSIGN_OR_RETURN(c.data_dir, NonEmpty(*s, "data_dir"));
+  }
+  if (const auto* s = get("store")) {
+    ARCA_ASSIGN_OR_RETURN(c.store_url, NonEmpty(*s, "store"));
+    if (!c.store_url.starts_with("postgres://") && !c.store_url.starts_with("postgresql://") &&
+        !c.store_url.starts_with("sqlite:")) {
+      // Never echo the value: a store URL may hold a password.
+      return Invalid("invalid store (from " + s->source +
+                     "): expected postgres://..., postgresql://... or sqlite:PATH");
+    }
   }
   if (const auto* s = get("listen")) {
     auto l = ParseListen(s->value);

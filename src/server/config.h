@@ -97,7 +97,11 @@ bool IsYamlOnlyKey(std::string_view key);
 
 struct Config {
   std::string data_dir = std::string(kDefaultDataDir);
+  // Where the state lives: empty for DATA_DIR/arca.db (SQLite), "sqlite:PATH", or a PostgreSQL URL
+  // ("postgres://..." / "postgresql://...", libpq's syntax; may hold a password: never logged).
+  std::string store_url;
   ListenAddress listen{"127.0.0.1", 8200};
+
   std::string config_file;  // empty: none
   std::optional<std::string> tls_cert;
   std::optional<std::string> tls_key;
@@ -127,6 +131,9 @@ struct Config {
 
   bool tls() const { return tls_cert.has_value(); }
 };
+
+// The store URL in effect: config.store_url, or sqlite:DATA_DIR/arca.db when it is empty.
+std::string StoreUrl(const Config& config);
 
 // Merges the layers (flags > env > file > defaults) and validates every value. master_key is left
 // empty; the caller sets it from MasterKeyFromEnv().

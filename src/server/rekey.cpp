@@ -16,7 +16,7 @@
 #include "secrets/service.h"
 #include "server/app.h"
 #include "server/rekey.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/open.h"
 
 namespace arca::server {
 
@@ -154,16 +154,19 @@ int RunRekey(Config config) {
                  "(unset ARCA_MASTER_KEY and pass --master-key-file)\n";
     return kExitUsage;
   }
-  const std::string db_path = config.data_dir + "/arca.db";
-  struct stat st {};
-  if (::stat(db_path.c_str(), &st) != 0) {
-    std::cerr << "arca server rekey: no Arca database at " << db_path << " (check --data-dir)\n";
-    return kExitFailure;
+  const std::string store_url = StoreUrl(config);
+  if (!store::IsPostgresUrl(store_url)) {
+    const std::string db_path = store_url.substr(std::string_view("sqlite:").size());
+    struct stat st {};
+    if (::stat(db_path.c_str(), &st) != 0) {
+      std::cerr << "arca server rekey: no Arca database at " << db_path << " (check --data-dir)\n";
+      return kExitFailure;
+    }
   }
 
   auto old_keyring = crypto::Keyring::FromFile(config.master_key_file, /*create_if_missing=*/false);
   if (!old_keyring.ok()) return Fail("cannot load the master key", old_keyring.error());
-  auto store = store::OpenSqliteStore(db_path);
+  auto store = store::OpenStoreUrl(store_url, store::OpenOptions{.listen = false});
   if (!store.ok()) return Fail("cannot open the store", store.error());
   if (auto s = CheckMasterKey(**store, **old_keyring); !s.ok()) {
     return Fail("cannot rekey", s.error());

@@ -15,115 +15,14 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "store/sql/statements.h"
 
 namespace arca::store::sqlite {
 
-// Every SQL text the store runs more than once. Prepared lazily, once per connection.
-enum class StmtId : int {
-  kBeginRead,
-  kBeginWrite,
-  kCommit,
-  kRollback,
-  kBumpChangeSequence,
-  kReadChangeSequence,
-  kGetSecretByName,
-  kGetSecretByArn,
-  kGetSecretById,
-  kListSecrets,
-  kListSecretsDueForPurge,
-  kListAllSecrets,
-  kInsertSecret,
-  kUpdateSecret,
-  kDeleteSecret,
-  kListVersions,
-  kGetVersion,
-  kInsertVersion,
-  kUpdateVersion,
-  kDeleteVersion,
-  kGetAccessKey,
-  kListAccessKeys,
-  kPutAccessKey,
-  kDeleteAccessKey,
-  kListAccessKeysOf,
-  kGetSetting,
-  kPutSetting,
-  kGetIamUser,
-  kGetIamUserById,
-  kListIamUsers,
-  kInsertIamUser,
-  kDeleteIamUser,
-  kGetIamRole,
-  kGetIamRoleByArn,
-  kListIamRoles,
-  kInsertIamRole,
-  kUpdateIamRole,
-  kDeleteIamRole,
-  kGetIamPolicyByArn,
-  kListIamPolicies,
-  kInsertIamPolicy,
-  kUpdateIamPolicy,
-  kDeleteIamPolicy,
-  kListIamPolicyVersions,
-  kGetIamPolicyVersion,
-  kInsertIamPolicyVersion,
-  kDeleteIamPolicyVersion,
-  kListIamAttachedPolicies,
-  kCountIamPolicyAttachments,
-  kAttachIamPolicy,
-  kDetachIamPolicy,
-  kDeleteIamAttachmentsOf,
-  kListIamInlinePolicies,
-  kGetIamInlinePolicy,
-  kPutIamInlinePolicy,
-  kDeleteIamInlinePolicy,
-  kDeleteIamInlinePoliciesOf,
-  kGetIamTags,
-  kDeleteIamTags,
-  kInsertIamTag,
-  kGetIamOidcProvider,
-  kListIamOidcProviders,
-  kInsertIamOidcProvider,
-  kUpdateIamOidcProvider,
-  kDeleteIamOidcProvider,
-  kGetKmsKey,
-  kListKmsKeys,
-  kListAllKmsKeys,
-  kInsertKmsKey,
-  kUpdateKmsKey,
-  kDeleteKmsKey,
-  kListKmsMaterials,
-  kInsertKmsMaterial,
-  kUpdateKmsMaterial,
-  kGetKmsAlias,
-  kListKmsAliases,
-  kListAllKmsAliases,
-  kInsertKmsAlias,
-  kUpdateKmsAlias,
-  kDeleteKmsAlias,
-  kGetParameter,
-  kListParametersFrom,
-  kListParametersRange,
-  kInsertParameter,
-  kUpdateParameter,
-  kDeleteParameter,
-  kListParameterVersions,
-  kGetParameterVersion,
-  kInsertParameterVersion,
-  kUpdateParameterVersion,
-  kDeleteParameterVersion,
-  kListVersionIds,
-  kGetVersionLabels,
-  kInsertChange,
-  kListChanges,
-  kChangeBounds,
-  kPruneChanges,
-  kClaimLease,
-  kReleaseLease,
-  kCount,  // not a statement
-};
+using sql::StmtId;
 
-// The SQL text of each statement; defined next to the code that reads its columns
-// (sqlite_store.cpp).
+// The SQL text of each statement (StmtId, store/sql/statements.h); defined next to the code that
+// reads its columns (sqlite_store.cpp).
 const char* SqlFor(StmtId id);
 
 // Maps a failed SQLite call to an arca error. `op` says what was attempted ("insert secret"); the
@@ -159,6 +58,8 @@ class Connection {
 
   // True while a transaction is open on this connection.
   bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  // Whether the pool may hand it out again (not left inside a transaction by a failed rollback).
+  bool Reusable() const { return !InTransaction(); }
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
