@@ -348,7 +348,7 @@ class HighAvailabilityTest(unittest.TestCase):
         restarted = threading.Event()
 
         def load(i):
-            c = self.client(self.servers[i % REPLICAS], connect_timeout=5, read_timeout=30)
+            c = self.client(self.servers[i % REPLICAS])
             n = 0
             while not stop.is_set():
                 try:
