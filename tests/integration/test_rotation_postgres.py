@@ -1,10 +1,7 @@
 """The built-in PostgreSQL rotators against a real PostgreSQL 15 the test starts itself.
 
-Each cluster is made by Debian's initdb in a temporary directory (scram-sha-256 over TCP on
-127.0.0.1, a free port, the Unix socket in the temporary directory) and started with pg_ctl.
-PostgreSQL refuses to run as root: as root, initdb, pg_ctl and the server run as `nobody`, which
-owns the temporary directory. Roles are made over the Unix socket (trust for local connections);
-logins are checked with psql over TCP with a password, as an application would.
+The cluster (pg_harness.PostgresCluster) checks logins with psql over TCP with a password, as an
+application would; roles are made over the Unix socket.
 
 Skipped when /usr/lib/postgresql/15/bin/initdb or psql is missing (scripts/deps.sh --test installs
 them: Debian's postgresql).
@@ -12,103 +9,18 @@ them: Debian's postgresql).
 
 import json
 import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 import unittest
 
 from arca_harness import DEFAULT_ACCOUNT, ArcaServer, audit_records, unique, wait_rotated
+from pg_harness import PostgresCluster, have_postgres
 
-PG_BIN = os.environ.get("ARCA_PG_BIN", "/usr/lib/postgresql/15/bin")
 SINGLE_ARN = f"arn:aws:lambda:us-east-1:{DEFAULT_ACCOUNT}:function:arca-postgres-single-user"
 ALTERNATING_ARN = \
     f"arn:aws:lambda:us-east-1:{DEFAULT_ACCOUNT}:function:arca-postgres-alternating-users"
 # The engine's first retry comes after this many seconds where the server knows the setting
 # (ARCA_ROTATION_RETRY_SECONDS); otherwise after its default of 30 s.
 RETRY_ENV = {"ARCA_ROTATION_RETRY_SECONDS": "1"}
-
-
-def have_postgres():
-    return os.access(os.path.join(PG_BIN, "initdb"), os.X_OK) and shutil.which("psql")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PostgresCluster:
-    """One PostgreSQL server in a temporary directory, on its own port."""
-
-    def __init__(self):
-        self.root = tempfile.mkdtemp(prefix="arca-it-pg-")
-        os.chmod(self.root, 0o755)
-        self.data = os.path.join(self.root, "data")
-        self.sock = os.path.join(self.root, "sock")
-        self.log = os.path.join(self.root, "postgres.log")
-        os.makedirs(self.sock)
-        self.port = free_port()
-        self.run_as = None
-        if os.geteuid() == 0:
-            # PostgreSQL will not run as root.
-            self.run_as = "nobody"
-            pw = pwd.getpwnam(self.run_as)
-            for p in (self.root, self.sock):
-                os.chown(p, pw.pw_uid, pw.pw_gid)
-
-    def _pg(self, *args, check=True):
-        cmd = [os.path.join(PG_BIN, args[0])] + list(args[1:])
-        if self.run_as:
-            cmd = ["runuser", "-u", self.run_as, "--"] + cmd
-        return subprocess.run(cmd, cwd=self.root, capture_output=True, text=True, check=check,
-                              timeout=120)
-
-    def init(self):
-        self._pg("initdb", "-D", self.data, "-U", "postgres", "--no-sync", "--auth-local=trust",
-                 "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C")
-        with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
-            f.write("local all all trust\n"
-                    "host all all 127.0.0.1/32 scram-sha-256\n")
-        return self
-
-    def start(self):
-        opts = (f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-                f"-c password_encryption=scram-sha-256")
-        self._pg("pg_ctl", "-D", self.data, "-l", self.log, "-o", opts, "-w", "-t", "60", "start")
-        return self
-
-    def stop(self, mode="fast"):
-        self._pg("pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "60", "stop", check=False)
-
-    def cleanup(self):
-        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
-            self.stop("immediate")
-        if os.environ.get("ARCA_IT_KEEP") != "1":
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def sql(self, statement, dbname="postgres"):
-        """Runs SQL as the superuser over the Unix socket; returns stdout."""
-        p = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                            "-h", self.sock, "-p", str(self.port), "-U", "postgres", "-d", dbname,
-                            "-c", statement],
-                           capture_output=True, text=True, timeout=60)
-        if p.returncode != 0:
-            raise AssertionError(f"psql failed: {p.stderr}")
-        return p.stdout.strip()
-
-    def login(self, user, password, statement="SELECT 1"):
-        """(ok, output) of a password login over TCP, as an application makes it."""
-        env = dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="5")
-        env.pop("PGPASSFILE", None)
-        p = subprocess.run(["psql", "-X", "-w", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                            f"host=127.0.0.1 port={self.port} dbname=postgres user={user} "
-                            "sslmode=disable", "-c", statement],
-                           capture_output=True, text=True, timeout=60, env=env)
-        return p.returncode == 0, (p.stdout + p.stderr).strip()
 
 
 def db_secret(cluster, username, password, **extra):
