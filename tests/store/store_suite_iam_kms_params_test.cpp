@@ -548,15 +548,32 @@ TEST_P(StoreKmsParamsTest, ParametersCrud) {
   ASSERT_OK(txn->Commit());
 }
 
+// Whether `s` is UTF-8 (PostgreSQL's text columns hold nothing else; no name the domains accept is
+// anything else, and SQLite keeps any bytes).
+bool IsUtf8(const std::string& s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
 // Prefix listing is byte-wise and literal: '%' and '_' are not wildcards, and prefixes ending in
-// 0xFF bytes (whose successor needs a carry) work.
+// 0xFF bytes (whose successor needs a carry) work (on SQLite: 0xFF is never UTF-8, and
+// PostgreSQL's text holds only UTF-8).
 TEST_P(StoreKmsParamsTest, ListParametersByPrefix) {
-  const std::vector<std::string> names = {
+  std::vector<std::string> names = {
       "/a",           "/a/b",       "/a/b/c", "/a/bc",    "/a%",          "/a%b",
       "/a_",          "/ab",        "/aB",    "/A",       "/b",           "a",
       "%x",           "_x",         "\xff",   "\xff\xff", "\xff\xff\x01", "/a\xff",
       "/a\xff\x01",   "/a\xff\xff", "/b\x01", "/a0",      "/a.",          "/\xc3\xa9t\xc3\xa9",
       "/\xc3\xa9tat", "/z"};
+  if (kind() == StoreKind::kPostgres) std::erase_if(names, [](const auto& n) { return !IsUtf8(n); });
   auto store = Open();
   ASSERT_NE(store, nullptr);
   {
@@ -579,6 +596,7 @@ TEST_P(StoreKmsParamsTest, ListParametersByPrefix) {
   for (const std::string& prefix :
        {""s, "/"s, "/a"s, "/a/"s, "/a/b"s, "/a%"s, "/a_"s, "%"s, "_"s, "\xff"s, "\xff\xff"s,
         "\xff\xff\xff"s, "/a\xff"s, "/a\xff\xff"s, "/\xc3\xa9"s, "/A"s, "nope"s, "/a/b/c/d"s}) {
+    if (kind() == StoreKind::kPostgres && !IsUtf8(prefix)) continue;
     auto got = txn->ListParameters("us-east-1", prefix);
     ASSERT_OK(got);
     EXPECT_EQ(Names(*got), expected(prefix)) << "prefix '" << prefix << "'";

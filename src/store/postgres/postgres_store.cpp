@@ -69,7 +69,9 @@ const char* SqlFor(StmtId id) {
              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING";
     case StmtId::kUpdateSecret:
       return "UPDATE secrets SET region = $2, name = $3, arn = $4, created_ms = $5, "
-             "deleted_ms = $6, purge_ms = $7, meta = $8 WHERE id = $1";
+             "deleted_ms = $6, purge_ms = $7, meta = $8 WHERE id = $1 AND NOT EXISTS ("
+             "SELECT 1 FROM secrets o WHERE o.id <> $1 AND ((o.region = $2 AND o.name = $3) OR "
+             "o.arn = $4))";
     case StmtId::kDeleteSecret:
       return "DELETE FROM secrets WHERE id = $1";
 
@@ -150,7 +152,9 @@ const char* SqlFor(StmtId id) {
              "ON CONFLICT DO NOTHING";
     case StmtId::kUpdateIamRole:
       return "UPDATE iam_roles SET name = $2, path = $3, arn = $4, assume_role_policy = $5, "
-             "description = $6, max_session_duration = $7, created_ms = $8 WHERE role_id = $1";
+             "description = $6, max_session_duration = $7, created_ms = $8 WHERE role_id = $1 "
+             "AND NOT EXISTS (SELECT 1 FROM iam_roles o WHERE o.role_id <> $1 AND "
+             "(lower(o.name) = lower($2) OR o.arn = $4))";
     case StmtId::kDeleteIamRole:
       return "DELETE FROM iam_roles WHERE role_id = $1";
 
@@ -167,7 +171,8 @@ const char* SqlFor(StmtId id) {
     case StmtId::kUpdateIamPolicy:
       return "UPDATE iam_policies SET name = $2, path = $3, arn = $4, description = $5, "
              "default_version_id = $6, next_version = $7, created_ms = $8, updated_ms = $9 "
-             "WHERE policy_id = $1";
+             "WHERE policy_id = $1 AND NOT EXISTS (SELECT 1 FROM iam_policies o WHERE "
+             "o.policy_id <> $1 AND (lower(o.name) = lower($2) OR o.arn = $4))";
     case StmtId::kDeleteIamPolicy:
       return "DELETE FROM iam_policies WHERE policy_id = $1";
 
@@ -220,7 +225,8 @@ const char* SqlFor(StmtId id) {
     case StmtId::kDeleteIamTags:
       return "DELETE FROM iam_tags WHERE entity_id = $1";
     case StmtId::kInsertIamTag:
-      return "INSERT INTO iam_tags (entity_id, position, key, value) VALUES ($1, $2, $3, $4)";
+      return "INSERT INTO iam_tags (entity_id, position, key, value) VALUES ($1, $2, $3, $4) "
+             "ON CONFLICT DO NOTHING";
 
     case StmtId::kGetIamOidcProvider:
       return "SELECT arn, url, client_ids, thumbprints, jwks, jwks_file, created_ms "
@@ -251,7 +257,8 @@ const char* SqlFor(StmtId id) {
              "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
     case StmtId::kUpdateKmsKey:
       return "UPDATE kms_keys SET region = $2, arn = $3, created_ms = $4, meta = $5 "
-             "WHERE key_id = $1";
+             "WHERE key_id = $1 AND NOT EXISTS (SELECT 1 FROM kms_keys o WHERE o.key_id <> $1 "
+             "AND o.arn = $3)";
     case StmtId::kDeleteKmsKey:
       return "DELETE FROM kms_keys WHERE key_id = $1";
 
@@ -281,7 +288,8 @@ const char* SqlFor(StmtId id) {
              "WHERE EXISTS (SELECT 1 FROM kms_keys WHERE key_id = $3) ON CONFLICT DO NOTHING";
     case StmtId::kUpdateKmsAlias:
       return "UPDATE kms_aliases SET target_key_id = $3, updated_ms = $5 "
-             "WHERE region = $1 AND name = $2 AND ($4::bigint IS NULL OR true)";
+             "WHERE region = $1 AND name = $2 AND ($4::bigint IS NULL OR true) "
+             "AND EXISTS (SELECT 1 FROM kms_keys WHERE key_id = $3)";
     case StmtId::kDeleteKmsAlias:
       return "DELETE FROM kms_aliases WHERE region = $1 AND name = $2";
 
@@ -352,6 +360,8 @@ const char* SqlFor(StmtId id) {
       return "SELECT 1 FROM secrets WHERE id = $1";
     case StmtId::kIamPolicyExists:
       return "SELECT 1 FROM iam_policies WHERE policy_id = $1";
+    case StmtId::kIamRoleExists:
+      return "SELECT 1 FROM iam_roles WHERE role_id = $1";
     case StmtId::kKmsKeyExists:
       return "SELECT 1 FROM kms_keys WHERE key_id = $1";
     case StmtId::kParameterExists:
@@ -646,7 +656,14 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options)
     }
     PQconninfoFree(parsed);
   }
-  ARCA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Connection::Open(options.url));
+  auto opened = Connection::Open(options.url);
+  if (!opened.ok()) {
+    // At start the operator needs to know where it failed; requests later get only the generic
+    // message (the detail, with host and port, goes to the log).
+    const Error& e = opened.error();
+    return Error(e.code(), e.detail().empty() ? e.message() : e.detail(), e.detail());
+  }
+  std::unique_ptr<Connection> conn = std::move(opened).value();
   ARCA_RETURN_IF_ERROR(pg::Migrate(*conn));
   ARCA_ASSIGN_OR_RETURN(auto heads, ReadHeads(*conn));
   const std::string url = options.url;

@@ -107,6 +107,7 @@ enum class StmtId : int {
   // Whether the row a child insert needs exists (PostgreSQL: why an insert wrote nothing).
   kSecretExists,
   kIamPolicyExists,
+  kIamRoleExists,
   kKmsKeyExists,
   kParameterExists,
   kNotify,  // PostgreSQL only: NOTIFY arca_changes (never run on SQLite)

@@ -214,7 +214,7 @@ class SqlTransaction final : public Transaction {
     ARCA_RETURN_IF_ERROR(Usable(true));
     Statement st(*conn_, StmtId::kUpdateSecret, "update secret");
     BindSecret(st, row);
-    ARCA_RETURN_IF_ERROR(Write(st, "Secret not found"));
+    ARCA_RETURN_IF_ERROR(UpdateChecked(st, "Secret not found", "update secret", StmtId::kSecretExists, row.id));
     Touch(row.id);
     return OkStatus();
   }
@@ -429,7 +429,8 @@ class SqlTransaction final : public Transaction {
     ARCA_RETURN_IF_ERROR(Usable(true));
     Statement st(*conn_, StmtId::kUpdateIamRole, "update iam role");
     BindIamRole(st, row);
-    return Write(st, "IAM role not found");
+    return UpdateChecked(st, "IAM role not found", "update iam role", StmtId::kIamRoleExists,
+                         row.role_id);
   }
 
   Status DeleteIamRole(const std::string& role_id) override {
@@ -466,7 +467,8 @@ class SqlTransaction final : public Transaction {
     ARCA_RETURN_IF_ERROR(Usable(true));
     Statement st(*conn_, StmtId::kUpdateIamPolicy, "update iam policy");
     BindIamPolicy(st, row);
-    return Write(st, "IAM policy not found");
+    return UpdateChecked(st, "IAM policy not found", "update iam policy",
+                         StmtId::kIamPolicyExists, row.policy_id);
   }
 
   Status DeleteIamPolicy(const std::string& policy_id) override {
@@ -610,7 +612,7 @@ class SqlTransaction final : public Transaction {
       st.BindInt(2, static_cast<std::int64_t>(i));
       st.BindText(3, tags[i].first);
       st.BindText(4, tags[i].second);
-      ARCA_RETURN_IF_ERROR(Write(st, nullptr));
+      ARCA_RETURN_IF_ERROR(Insert(st, "insert iam tag"));
     }
     return OkStatus();
   }
@@ -679,7 +681,8 @@ class SqlTransaction final : public Transaction {
     ARCA_RETURN_IF_ERROR(Usable(true));
     Statement st(*conn_, StmtId::kUpdateKmsKey, "update kms key");
     BindKmsKey(st, row);
-    return Write(st, "KMS key not found");
+    return UpdateChecked(st, "KMS key not found", "update kms key", StmtId::kKmsKeyExists,
+                         row.key_id);
   }
 
   Status DeleteKmsKey(const std::string& key_id) override {
@@ -1048,6 +1051,23 @@ class SqlTransaction final : public Transaction {
       dirty_ = true;
       return OkStatus();
     }
+    return Error(Code::kAlreadyExists, std::string(op) + ": the item already exists");
+  }
+
+  // Runs an UPDATE by key that may collide with another row's unique columns. Changing nothing
+  // means the row is missing (kNotFound with `missing`) or, when `exists` finds it, a collision
+  // (kAlreadyExists; PostgreSQL's SQL skips a colliding update instead of failing).
+  Status UpdateChecked(Statement& st, const char* missing, std::string_view op, StmtId exists,
+                       const std::string& key) {
+    ARCA_ASSIGN_OR_RETURN(int changes, st.Run());
+    if (changes > 0) {
+      dirty_ = true;
+      return OkStatus();
+    }
+    Statement check(*conn_, exists, op);
+    check.BindText(1, key);
+    ARCA_ASSIGN_OR_RETURN(bool found, check.Step());
+    if (!found) return Error(Code::kNotFound, missing);
     return Error(Code::kAlreadyExists, std::string(op) + ": the item already exists");
   }
 

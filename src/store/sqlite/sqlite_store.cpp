@@ -337,6 +337,8 @@ const char* SqlFor(StmtId id) {
       return "SELECT 1 FROM secrets WHERE id = ?1";
     case StmtId::kIamPolicyExists:
       return "SELECT 1 FROM iam_policies WHERE policy_id = ?1";
+    case StmtId::kIamRoleExists:
+      return "SELECT 1 FROM iam_roles WHERE role_id = ?1";
     case StmtId::kKmsKeyExists:
       return "SELECT 1 FROM kms_keys WHERE key_id = ?1";
     case StmtId::kParameterExists:
