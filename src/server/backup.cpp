@@ -15,6 +15,7 @@
 #include "audit/log.h"
 #include "server/app.h"
 #include "server/files.h"
+#include "store/migrate.h"
 #include "store/open.h"
 #include "store/sqlite/backup.h"
 
@@ -158,6 +159,34 @@ int RunRestore(Config config, const std::string& from, bool force) {
               << " yet: put the original key there (mode 0600) or set ARCA_MASTER_KEY before "
                  "starting the server.\n";
   }
+  return kExitOk;
+}
+
+int RunMigrate(const std::string& from, const std::string& to) {
+  ::umask(077);
+  if (!from.starts_with("sqlite:") || from.size() == 7) {
+    std::cerr << "arca migrate: --from must be sqlite:PATH\n";
+    return kExitUsage;
+  }
+  if (!store::IsPostgresUrl(to)) {
+    std::cerr << "arca migrate: --to must be a postgres:// or postgresql:// URL\n";
+    return kExitUsage;
+  }
+  std::cout << "Copying " << from << " to " << store::DescribeStoreUrl(to) << "\n";
+  auto report = store::MigrateSqliteToPostgres(
+      from.substr(7), to, [](std::string_view line) { std::cout << "  " << line << "\n"; });
+  if (!report.ok()) {
+    std::cerr << "arca migrate: " << report.error().message() << "\n";
+    if (!report.error().detail().empty()) std::cerr << "  (" << report.error().detail() << ")\n";
+    return kExitFailure;
+  }
+  std::cout << "Verified: every table has the same rows on both sides:\n";
+  for (const auto& t : report->tables) {
+    std::cout << "  " << t.name << ": " << t.rows << " rows, sha256 " << t.checksum << "\n";
+  }
+  std::cout << "change sequence " << report->change_sequence << ", change log head "
+            << report->latest_change << "\n"
+            << "Start the servers with --store and the master key of the SQLite store.\n";
   return kExitOk;
 }
 

@@ -21,4 +21,8 @@ int RunBackup(Config config, const std::string& out);
 // `force`. Exit code: 0 on success, 1 on failure.
 int RunRestore(Config config, const std::string& from, bool force);
 
+// `arca migrate --from sqlite:PATH --to postgres://...`: store::MigrateSqliteToPostgres, with a
+// line per table and the verification's counts and checksums.
+int RunMigrate(const std::string& from, const std::string& to);
+
 }  // namespace arca::server

@@ -149,6 +149,9 @@ struct Commands {
   CLI::App* verify = nullptr;
   CLI::App* backup = nullptr;
   CLI::App* restore = nullptr;
+  CLI::App* migrate = nullptr;
+  std::string migrate_from;
+  std::string migrate_to;
   FlagSet server_flags;
   FlagSet rekey_flags;
   FlagSet verify_flags;
@@ -161,6 +164,7 @@ struct Commands {
   bool restore_force = false;
 
   std::optional<int> Run() {
+    if (migrate->parsed()) return RunMigrate(migrate_from, migrate_to);
     if (backup->parsed() || restore->parsed()) {
       Settings settings;
       (backup->parsed() ? backup_flags : restore_flags).Collect(&settings);
@@ -251,6 +255,21 @@ std::function<std::optional<int>()> AddCommands(CLI::App* app) {
       ->type_name("FILE")
       ->required();
   c->restore->add_flag("--force", c->restore_force, "replace an existing DATA_DIR/arca.db");
+
+  c->migrate = app->add_subcommand(
+      "migrate",
+      "Copy an SQLite store into an empty PostgreSQL database (values stay encrypted, the master "
+      "key is not needed) and verify every table's row count and checksum afterwards");
+  c->migrate->add_option("--from", c->migrate_from, "the source: sqlite:PATH")
+      ->type_name("sqlite:PATH")
+      ->required();
+  c->migrate->add_option("--to", c->migrate_to, "the target: postgres://... or postgresql://...")
+      ->type_name("URL")
+      ->required();
+  c->migrate->footer(
+      "Example:\n  arca migrate --from sqlite:/var/lib/arca/arca.db \\\n"
+      "    --to 'postgresql://arca@pg.internal:5432/arca?sslmode=verify-full'\n"
+      "Then start every replica with --store and the same master key (docs/high-availability.md).");
   return [c] { return c->Run(); };
 }
 
