@@ -76,8 +76,10 @@ class PostgresCluster:
                     "host all all 127.0.0.1/32 scram-sha-256\n")
         return self
 
-    def start(self):
-        opts = (f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+    def start(self, durable=False):
+        """Starts the server; fsync is off (tests need no crash safety) unless `durable`."""
+        fsync = "on" if durable else "off"
+        opts = (f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c fsync={fsync} "
                 f"-c password_encryption=scram-sha-256")
         self._pg("pg_ctl", "-D", self.data, "-l", self.log, "-o", opts, "-w", "-t", "60", "start")
         return self
