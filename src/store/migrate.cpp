@@ -12,6 +12,7 @@
 #include "crypto/hash.h"
 #include "store/postgres/connection.h"
 #include "store/postgres/postgres_store.h"
+#include "store/postgres/schema.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace arca::store {
@@ -294,9 +295,9 @@ Result<MigrateReport> MigrateSqliteToPostgres(const std::string& sqlite_path,
   (void)begun;
   Status copied = [&]() -> Status {
     // The cluster-wide writer lock: no server on the target writes meanwhile.
-    ARCA_ASSIGN_OR_RETURN(std::string locked,
-                          conn->Exec("SELECT pg_advisory_xact_lock(7021802190830043138)",
-                                     "lock the target"));
+    const std::string lock =
+        "SELECT pg_advisory_xact_lock(" + std::to_string(pg::kWriterLockKey) + ")";
+    ARCA_ASSIGN_OR_RETURN(std::string locked, conn->Exec(lock.c_str(), "lock the target"));
     (void)locked;
     ARCA_ASSIGN_OR_RETURN(
         std::string held,

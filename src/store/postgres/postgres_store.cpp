@@ -385,8 +385,7 @@ using pg::Statement;
 using pg::StmtId;
 using sql::Corrupt;
 
-// The cluster-wide writer lock (transaction-scoped advisory lock; the migration's key differs).
-constexpr std::int64_t kWriterLockKey = 7021802190830043138;
+using pg::kWriterLockKey;
 constexpr const char* kChannel = "arca_changes";
 
 std::string NotifyPayload(std::optional<std::uint64_t> sequence,
@@ -400,6 +399,31 @@ std::string NotifyPayload(std::optional<std::uint64_t> sequence,
 struct PostgresDialect {
   using Connection = pg::Connection;
   using Statement = pg::Statement;
+  struct Options {
+    std::chrono::milliseconds writer_wait{10000};
+  };
+  // Writers: one round trip for the transaction, a bound on the wait and the cluster-wide writer
+  // lock. Readers: a snapshot that never waits.
+  static Status StartTransaction(Connection& conn, TxnMode mode, const Options& options) {
+    Status begun = [&]() -> Status {
+      if (mode == TxnMode::kWrite) {
+        const std::string sql = "BEGIN; SET LOCAL lock_timeout = '" +
+                                std::to_string(options.writer_wait.count()) +
+                                "ms'; SELECT pg_advisory_xact_lock(" +
+                                std::to_string(kWriterLockKey) + ")";
+        ARCA_ASSIGN_OR_RETURN(std::string ignored, conn.Exec(sql.c_str(), "begin transaction"));
+        (void)ignored;
+        return OkStatus();
+      }
+      Statement begin(conn, StmtId::kBeginRead, "begin transaction");
+      ARCA_RETURN_IF_ERROR(begin.Run());
+      return OkStatus();
+    }();
+    if (!begun.ok() && PQtransactionStatus(conn.conn()) != PQTRANS_IDLE) {
+      (void)conn.Exec("ROLLBACK", "rollback");
+    }
+    return begun;
+  }
   static Status BeforeCommit(Connection& conn, std::optional<std::uint64_t> sequence,
                              std::optional<std::uint64_t> latest_change) {
     if (!sequence.has_value() && !latest_change.has_value()) return OkStatus();
@@ -526,59 +550,13 @@ class Listener {
 };
 
 // Thread-safety: thread-safe.
-class PostgresStore final : public Store {
+class PostgresStore final : public sql::SqlStore<PostgresDialect> {
  public:
-  PostgresStore(std::shared_ptr<StoreState> state, std::chrono::milliseconds writer_wait,
+  PostgresStore(std::shared_ptr<StoreState> state, PostgresDialect::Options options,
                 std::unique_ptr<Listener> listener)
-      : state_(std::move(state)), writer_wait_(writer_wait), listener_(std::move(listener)) {}
+      : SqlStore(std::move(state), options), listener_(std::move(listener)) {}
   ~PostgresStore() override { listener_.reset(); }
 
-  Result<std::unique_ptr<Transaction>> Begin(TxnMode mode) override {
-    const bool write = mode == TxnMode::kWrite;
-    if (write && !state_->LockWriter()) {
-      return Error(Code::kUnavailable, "The database is busy; try again later",
-                   "timed out waiting for the write transaction of another thread");
-    }
-    Result<std::unique_ptr<Connection>> acquired = state_->Acquire();
-    if (!acquired.ok()) {
-      if (write) state_->UnlockWriter();
-      return std::move(acquired).error();
-    }
-    std::unique_ptr<Connection> conn = std::move(acquired).value();
-    Status begun = [&]() -> Status {
-      if (write) {
-        // One round trip: the transaction, a bound on the wait, and the cluster-wide writer lock.
-        const std::string sql = "BEGIN; SET LOCAL lock_timeout = '" +
-                                std::to_string(writer_wait_.count()) +
-                                "ms'; SELECT pg_advisory_xact_lock(" +
-                                std::to_string(kWriterLockKey) + ")";
-        ARCA_ASSIGN_OR_RETURN(std::string ignored, conn->Exec(sql.c_str(), "begin transaction"));
-        (void)ignored;
-        return OkStatus();
-      }
-      Statement begin(*conn, StmtId::kBeginRead, "begin transaction");
-      ARCA_RETURN_IF_ERROR(begin.Run());
-      return OkStatus();
-    }();
-    if (!begun.ok()) {
-      if (conn->InTransaction() || PQtransactionStatus(conn->conn()) == PQTRANS_INERROR) {
-        (void)conn->Exec("ROLLBACK", "rollback");
-      }
-      state_->Release(std::move(conn));
-      if (write) state_->UnlockWriter();
-      return std::move(begun).error();
-    }
-    std::unique_ptr<Transaction> txn =
-        std::make_unique<PostgresTransaction>(state_, std::move(conn), mode);
-    return txn;
-  }
-
-  std::uint64_t ChangeSequence() const override { return state_->sequence(); }
-  std::uint64_t LatestChange() const override { return state_->latest_change(); }
-  std::uint64_t OnCommit(CommitListener listener) override {
-    return state_->AddListener(std::move(listener));
-  }
-  void RemoveOnCommit(std::uint64_t id) override { state_->RemoveListener(id); }
   std::uint64_t ErrorCount() const override { return pg::PgErrorCount(); }
 
   // A round trip that also catches up with the heads.
@@ -592,8 +570,6 @@ class PostgresStore final : public Store {
   }
 
  private:
-  std::shared_ptr<StoreState> state_;
-  const std::chrono::milliseconds writer_wait_;
   std::unique_ptr<Listener> listener_;
 };
 
@@ -672,8 +648,8 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options)
                                             options.max_idle_connections, options.writer_wait);
   std::unique_ptr<Listener> listener;
   if (options.listen) listener = std::make_unique<Listener>(options.url, state);
-  std::unique_ptr<Store> store =
-      std::make_unique<PostgresStore>(std::move(state), options.writer_wait, std::move(listener));
+  std::unique_ptr<Store> store = std::make_unique<PostgresStore>(
+      std::move(state), PostgresDialect::Options{options.writer_wait}, std::move(listener));
   return store;
 }
 

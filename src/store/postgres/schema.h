@@ -12,6 +12,10 @@
 
 namespace arca::store::pg {
 
+// The cluster-wide writer lock: a transaction-scoped advisory lock every write transaction (and
+// `arca migrate`'s copy) takes first. The migration's lock is another key (schema.cpp).
+inline constexpr std::int64_t kWriterLockKey = 7021802190830043138;
+
 std::int64_t LatestSchemaVersion();
 
 // Brings the database to LatestSchemaVersion(). kPreconditionNotMet when its schema is newer.

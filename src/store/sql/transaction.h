@@ -1195,4 +1195,54 @@ class SqlTransaction final : public Transaction {
   bool omit_changes_ = false;     // OmitFromChangeLog()
 };
 
+// What both SQL stores do alike: Begin (the in-process writer lock, a pooled connection, the
+// dialect's BEGIN, the shared transaction) and the change-sequence and listener bookkeeping.
+// Dialect also provides
+//   static Status StartTransaction(Connection&, TxnMode, const Options&);  // BEGIN (+ locks)
+// where Options is the store's (the PostgreSQL writer lock's timeout).
+template <typename Dialect>
+class SqlStore : public Store {
+ public:
+  using Connection = typename Dialect::Connection;
+  using Options = typename Dialect::Options;
+  using State = StoreState<Connection>;
+
+  SqlStore(std::shared_ptr<State> state, Options options)
+      : state_(std::move(state)), options_(std::move(options)) {}
+
+  Result<std::unique_ptr<Transaction>> Begin(TxnMode mode) override {
+    const bool write = mode == TxnMode::kWrite;
+    if (write && !state_->LockWriter()) {
+      return Error(Code::kUnavailable, "The database is busy; try again later",
+                   "timed out waiting for the write transaction of another thread");
+    }
+    Result<std::unique_ptr<Connection>> acquired = state_->Acquire();
+    if (!acquired.ok()) {
+      if (write) state_->UnlockWriter();
+      return std::move(acquired).error();
+    }
+    std::unique_ptr<Connection> conn = std::move(acquired).value();
+    Status begun = Dialect::StartTransaction(*conn, mode, options_);
+    if (!begun.ok()) {
+      state_->Release(std::move(conn));  // closed instead when still inside a transaction
+      if (write) state_->UnlockWriter();
+      return std::move(begun).error();
+    }
+    std::unique_ptr<Transaction> txn =
+        std::make_unique<SqlTransaction<Dialect>>(state_, std::move(conn), mode);
+    return txn;
+  }
+
+  std::uint64_t ChangeSequence() const override { return state_->sequence(); }
+  std::uint64_t LatestChange() const override { return state_->latest_change(); }
+  std::uint64_t OnCommit(CommitListener listener) override {
+    return state_->AddListener(std::move(listener));
+  }
+  void RemoveOnCommit(std::uint64_t id) override { state_->RemoveListener(id); }
+
+ protected:
+  std::shared_ptr<State> state_;
+  const Options options_;
+};
+
 }  // namespace arca::store::sql

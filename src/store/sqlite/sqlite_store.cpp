@@ -367,6 +367,14 @@ using sql::Unavailable;
 struct SqliteDialect {
   using Connection = sqlite::Connection;
   using Statement = sqlite::Statement;
+  struct Options {};
+  // BEGIN IMMEDIATE for writers: SQLite's own lock serialises them across processes.
+  static Status StartTransaction(Connection& conn, TxnMode mode, const Options& /*options*/) {
+    Statement begin(conn, mode == TxnMode::kWrite ? StmtId::kBeginWrite : StmtId::kBeginRead,
+                    "begin transaction");
+    ARCA_RETURN_IF_ERROR(begin.Run());
+    return OkStatus();
+  }
   static Status BeforeCommit(Connection& /*conn*/, std::optional<std::uint64_t> /*sequence*/,
                              std::optional<std::uint64_t> /*latest_change*/) {
     return OkStatus();  // one file: other processes see the commit by reading it
@@ -430,43 +438,10 @@ Status TightenSidecarFiles(const std::string& path) {
 }
 
 // Thread-safety: thread-safe.
-class SqliteStore final : public Store {
+class SqliteStore final : public sql::SqlStore<SqliteDialect> {
  public:
-  explicit SqliteStore(std::shared_ptr<StoreState> state) : state_(std::move(state)) {}
+  explicit SqliteStore(std::shared_ptr<StoreState> state) : SqlStore(std::move(state), {}) {}
 
-  Result<std::unique_ptr<Transaction>> Begin(TxnMode mode) override {
-    if (mode == TxnMode::kWrite && !state_->LockWriter()) {
-      return Error(Code::kUnavailable, "The database is busy; try again later",
-                   "timed out waiting for the write transaction of another thread");
-    }
-    Result<std::unique_ptr<Connection>> acquired = state_->Acquire();
-    if (!acquired.ok()) {
-      if (mode == TxnMode::kWrite) state_->UnlockWriter();
-      return std::move(acquired).error();
-    }
-    std::unique_ptr<Connection> conn = std::move(acquired).value();
-    Status begun = [&]() -> Status {
-      Statement begin(*conn, mode == TxnMode::kWrite ? StmtId::kBeginWrite : StmtId::kBeginRead,
-                      "begin transaction");
-      ARCA_RETURN_IF_ERROR(begin.Run());
-      return OkStatus();
-    }();
-    if (!begun.ok()) {
-      state_->Release(std::move(conn));
-      if (mode == TxnMode::kWrite) state_->UnlockWriter();
-      return std::move(begun).error();
-    }
-    std::unique_ptr<Transaction> txn =
-        std::make_unique<SqliteTransaction>(state_, std::move(conn), mode);
-    return txn;
-  }
-
-  std::uint64_t ChangeSequence() const override { return state_->sequence(); }
-  std::uint64_t LatestChange() const override { return state_->latest_change(); }
-  std::uint64_t OnCommit(CommitListener listener) override {
-    return state_->AddListener(std::move(listener));
-  }
-  void RemoveOnCommit(std::uint64_t id) override { state_->RemoveListener(id); }
   std::uint64_t ErrorCount() const override { return sqlite::SqliteErrorCount(); }
 
   // Reads the stored change sequence, which also picks up writes committed by other processes.
@@ -483,9 +458,6 @@ class SqliteStore final : public Store {
     state_->NoteSequence(static_cast<std::uint64_t>(*seq));
     return OkStatus();
   }
-
- private:
-  std::shared_ptr<StoreState> state_;
 };
 
 }  // namespace
