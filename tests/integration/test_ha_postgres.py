@@ -286,6 +286,25 @@ class HighAvailabilityTest(unittest.TestCase):
             self.assertLess(result["at"] - acked, 1.0)
             head = body["NextSequence"]
 
+    def test_a_replica_whose_listener_connection_broke_catches_up_after_reconnecting(self):
+        name = unique("ha-catchup")
+        self.clients[0].create_secret(Name=name, SecretString="before")
+        b = self.clients[1]
+        self.assertEqual(b.get_secret_value(SecretId=name)["SecretString"], "before")  # cached
+        # Cut every replica's LISTEN connection, then write at once: the NOTIFY reaches nobody.
+        killed = self.pg.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                             "WHERE application_name = 'arca-listener'", dbname="arca")
+        self.assertEqual(killed, str(REPLICAS))
+        self.clients[0].put_secret_value(SecretId=name, SecretString="after")
+        acked = time.monotonic()
+        # The listener reconnects and reads the heads once: b's cache empties without a notice.
+        wait_for(lambda: b.get_secret_value(SecretId=name)["SecretString"] == "after",
+                 "the write on the other replica after the reconnect", timeout=10, interval=0.01)
+        self.assertLess(time.monotonic() - acked, 3.0)
+        wait_for(lambda: self.pg.sql("SELECT count(*) FROM pg_stat_activity WHERE "
+                                     "application_name = 'arca-listener'", dbname="arca")
+                 == str(REPLICAS), "every listener back", timeout=10)
+
     def test_another_replicas_read_cache_sees_a_write_within_a_second(self):
         name = unique("ha-cache")
         self.clients[0].create_secret(Name=name, SecretString="old")

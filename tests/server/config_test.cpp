@@ -152,6 +152,35 @@ TEST(ResolveConfigTest, MasterKeyFileFollowsDataDir) {
   EXPECT_EQ(explicit_file->master_key_file, "/k/master.key");
 }
 
+TEST(ResolveConfigTest, StoreUrlFromFlagEnvOrFileAndDefaultUnderDataDir) {
+  auto none = ResolveConfig(Flags({{"data_dir", "/var/lib/arca"}}), {}, {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->store_url, "");
+  EXPECT_EQ(StoreUrl(*none), "sqlite:/var/lib/arca/arca.db");
+
+  FakeEnv env;
+  env.vars = {{"ARCA_STORE_URL", "postgresql://arca:pw@db:5432/arca?sslmode=verify-full"}};
+  auto from_env = ResolveConfig({}, SettingsFromEnv(env.Lookup()), {});
+  ASSERT_TRUE(from_env.ok()) << from_env.error().message();
+  EXPECT_EQ(StoreUrl(*from_env), "postgresql://arca:pw@db:5432/arca?sslmode=verify-full");
+
+  auto file = ParseYamlConfig("store: postgres://db/arca\n", "config file s.yaml");
+  ASSERT_TRUE(file.ok()) << file.error().message();
+  auto from_file = ResolveConfig({}, {}, *file);
+  ASSERT_TRUE(from_file.ok());
+  EXPECT_EQ(from_file->store_url, "postgres://db/arca");
+  auto flag_wins = ResolveConfig(Flags({{"store", "sqlite:/tmp/x.db"}}), {}, *file);
+  ASSERT_TRUE(flag_wins.ok());
+  EXPECT_EQ(StoreUrl(*flag_wins), "sqlite:/tmp/x.db");
+
+  // Another scheme is refused, naming the source but never echoing the URL (it may hold a
+  // password).
+  auto bad = ResolveConfig(Flags({{"store", "mysql://u:hunter2@db/x"}}), {}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("--store"), std::string::npos) << bad.error().message();
+  EXPECT_EQ(bad.error().message().find("hunter2"), std::string::npos) << bad.error().message();
+}
+
 TEST(ResolveConfigTest, PrecedenceFlagOverEnvOverFileOverDefault) {
   FakeEnv env;
   env.vars = {{"ARCA_LISTEN", "127.0.0.1:2000"}, {"ARCA_DATA_DIR", "/env/data"},

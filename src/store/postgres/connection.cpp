@@ -59,11 +59,12 @@ Error PgError(const PGresult* res, PGconn* conn, std::string_view op) {
   return Error(Code::kInternal, "Internal database error", std::move(detail));
 }
 
-Result<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo) {
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo,
+                                                     const char* application) {
   // Earlier entries are overridden by what the conninfo (expanded from "dbname") says.
   const char* keys[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
                         "keepalives_interval", "keepalives_count", "dbname", nullptr};
-  const char* values[] = {"5", "arca", "1", "10", "5", "3", conninfo.c_str(), nullptr};
+  const char* values[] = {"5", application, "1", "10", "5", "3", conninfo.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) {
     return Error(Code::kUnavailable, "The database is unavailable; try again later",

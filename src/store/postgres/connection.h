@@ -42,8 +42,9 @@ std::uint64_t PgErrorCount();
 class Connection {
  public:
   // Connects with `conninfo` (a URI or key=value string). Defaults that the conninfo may override:
-  // connect_timeout=5, application_name=arca, TCP keepalives after 10 s idle.
-  static Result<std::unique_ptr<Connection>> Open(const std::string& conninfo);
+  // connect_timeout=5, application_name (`application`), TCP keepalives after 10 s idle.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& conninfo,
+                                                  const char* application = "arca");
 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

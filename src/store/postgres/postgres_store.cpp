@@ -498,7 +498,8 @@ class Listener {
 
   // One connection's life: LISTEN, catch up, then wait for notifications until it breaks.
   Status Session() {
-    ARCA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Connection::Open(conninfo_));
+    ARCA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn,
+                          Connection::Open(conninfo_, "arca-listener"));
     ARCA_ASSIGN_OR_RETURN(std::string ignored,
                           conn->Exec((std::string("LISTEN ") + kChannel).c_str(), "listen"));
     (void)ignored;
