@@ -23,6 +23,9 @@ const std::map<std::string_view, std::string_view>& FlagHelp() {
   static const std::map<std::string_view, std::string_view> help = {
       {"config", "YAML config file (env ARCA_CONFIG)"},
       {"data_dir", "data directory (env ARCA_DATA_DIR; default ./arca-data)"},
+      {"store",
+       "the store: a postgresql:// URL for several replicas (env ARCA_STORE_URL; default the "
+       "SQLite database in DATA_DIR)"},
       {"listen",
        "HOST:PORT or [IPV6]:PORT to listen on; port 0 picks a free port (env ARCA_LISTEN; "
        "default 127.0.0.1:8200)"},
@@ -72,6 +75,7 @@ const std::map<std::string_view, std::string_view>& FlagHelp() {
 
 std::string_view TypeName(std::string_view key) {
   if (key == "data_dir") return "DIR";
+  if (key == "store") return "URL";
   if (key == "listen") return "HOST:PORT";
   if (key == "account_id") return "ID";
   if (key == "log_level") return "LEVEL";

@@ -212,6 +212,7 @@ const std::vector<KeyInfo>& ConfigKeys() {
   static const std::vector<KeyInfo> keys = {
       {"config", "ARCA_CONFIG", "--config", false},
       {"data_dir", "ARCA_DATA_DIR", "--data-dir", true},
+      {"store", "ARCA_STORE_URL", "--store", true},
       {"listen", "ARCA_LISTEN", "--listen", true},
       {"tls_cert", "ARCA_TLS_CERT", "--tls-cert", true},
       {"tls_key", "ARCA_TLS_KEY", "--tls-key", true},
@@ -235,6 +236,11 @@ const std::vector<KeyInfo>& ConfigKeys() {
        "--rotation-notify-hmac-key-file", true},
   };
   return keys;
+}
+
+std::string StoreUrl(const Config& config) {
+  if (!config.store_url.empty()) return config.store_url;
+  return "sqlite://" + config.data_dir + "/arca.db";
 }
 
 EnvLookup ProcessEnv() {
@@ -355,6 +361,9 @@ Result<Config> ResolveConfig(const Settings& flags, const Settings& env, const S
   if (const auto* s = get("config")) c.config_file = s->value;
   if (const auto* s = get("data_dir")) {
     ARCA_ASSIGN_OR_RETURN(c.data_dir, NonEmpty(*s, "data_dir"));
+  }
+  if (const auto* s = get("store")) {
+    ARCA_ASSIGN_OR_RETURN(c.store_url, NonEmpty(*s, "store"));
   }
   if (const auto* s = get("listen")) {
     auto l = ParseListen(s->value);

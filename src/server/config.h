@@ -97,6 +97,7 @@ bool IsYamlOnlyKey(std::string_view key);
 
 struct Config {
   std::string data_dir = std::string(kDefaultDataDir);
+  std::string store_url;  // empty: the SQLite store in DATA_DIR (see StoreUrl)
   ListenAddress listen{"127.0.0.1", 8200};
   std::string config_file;  // empty: none
   std::optional<std::string> tls_cert;
@@ -127,6 +128,9 @@ struct Config {
 
   bool tls() const { return tls_cert.has_value(); }
 };
+
+// The store to open: config.store_url, or the SQLite database in the data directory.
+std::string StoreUrl(const Config& config);
 
 // Merges the layers (flags > env > file > defaults) and validates every value. master_key is left
 // empty; the caller sets it from MasterKeyFromEnv().
