@@ -89,7 +89,7 @@ struct LogOptions {
 LogOptions DefaultLogOptions(const std::string& data_dir);
 
 // "HOSTNAME:DATA_DIR": stable across restarts of one server, different between replicas (the
-// same string the server uses as its rotation lease owner).
+// server's rotation lease owner is the same string).
 std::string DefaultChainId(const std::string& data_dir);
 
 struct LogStats {
@@ -135,8 +135,6 @@ class Log {
   LogStats stats() const;
   const PublicKey& public_key() const { return key_.public_key(); }
   const std::string& dir() const { return options_.dir; }  // file storage: DATA_DIR/audit
-  const std::string& chain() const { return options_.chain; }
-  const std::shared_ptr<Storage>& storage() const { return storage_; }
 
   // Writes what is queued, a final digest ("shutdown") and closes the file. Later appends fail.
   // Idempotent.

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/log.h"
+#include "core/strings.h"
 #include "crypto/hash.h"
 #include "crypto/keyring.h"
 
@@ -31,12 +32,8 @@ std::int64_t LockKey(std::string_view name) {
 
 const std::int64_t kSchemaLockKey = LockKey("arca-audit-schema");
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  // libpq's multi-line messages ("...\nDETAIL: ...") read better on one line.
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  return s;
-}
+// libpq's messages end in a newline and may have several lines ("...\nDETAIL: ...").
+std::string Trim(std::string_view s) { return OneLine(std::string(TrimSpace(s))); }
 
 void IgnoreNotice(void* /*arg*/, const char* /*message*/) {}
 
@@ -559,7 +556,7 @@ Error PostgresStorage::WriterError(std::string_view what, const Error& cause) co
 }
 
 Status PostgresStorage::LockWriter(std::string_view chain) {
-  if (!chain_.empty() || locked_) {
+  if (!chain_.empty()) {
     if (chain == chain_) return OkStatus();
     return Error(Code::kInternal, "this audit storage already writes another chain");
   }
@@ -593,7 +590,6 @@ Status PostgresStorage::LockWriter(std::string_view chain) {
   known_end_ = files->empty() ? End{} : End{files->back().index, files->back().size};
   previous_end_ = End{};
   writer_ = std::move(conn).value();
-  locked_ = true;
   return OkStatus();
 }
 
@@ -629,13 +625,11 @@ Result<bool> PostgresStorage::CheckChainEnd(Conn& conn) {
                    "continue from the stored head, and run `arca audit verify`");
 }
 
-Status PostgresStorage::EnsureWriter() {
-  pending_committed_ = false;
+Result<bool> PostgresStorage::EnsureWriter() {
   if (chain_.empty()) return Error(Code::kInternal, "the audit chain is not locked");
-  if (writer_ != nullptr && !writer_->bad() && locked_) return OkStatus();
+  if (writer_ != nullptr && !writer_->bad()) return false;
   // The connection, and with it the session's advisory lock, is gone: get both back, then make
   // sure nobody wrote the chain in between.
-  locked_ = false;
   writer_.reset();
   ARCA_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, Connect());
   auto r = Exec(conn->get(), "SELECT pg_try_advisory_lock($1::bigint)",
@@ -649,16 +643,14 @@ Status PostgresStorage::EnsureWriter() {
                  "another server took the audit chain while this one was disconnected from "
                  "PostgreSQL");
   }
-  ARCA_ASSIGN_OR_RETURN(bool pending_there, CheckChainEnd(*conn));
-  pending_committed_ = pending_there;
+  ARCA_ASSIGN_OR_RETURN(bool pending_committed, CheckChainEnd(*conn));
   writer_ = std::move(conn);
-  locked_ = true;
   log::Info("audit log: reconnected to PostgreSQL", {{"chain", DescribeChain(chain_)}});
-  return OkStatus();
+  return pending_committed;
 }
 
 Status PostgresStorage::Append(const LogFile& file, std::uint64_t offset, std::string_view data) {
-  if (Status s = EnsureWriter(); !s.ok()) return WriterError("write to", s.error());
+  if (auto s = EnsureWriter(); !s.ok()) return WriterError("write to", s.error());
   ARCA_RETURN_IF_ERROR(Hook("write"));
   ARCA_RETURN_IF_ERROR(Hook("sync"));
   pending_ = Pending{file.index, offset, crypto::Sha256Hex(data), data.size()};
@@ -670,8 +662,9 @@ Status PostgresStorage::Append(const LogFile& file, std::uint64_t offset, std::s
   if (!r.ok() && writer_->bad()) {
     // The connection broke under the INSERT: on a new one, the row is either there (committed,
     // acknowledgement lost) or not (insert it again).
-    if (Status s = EnsureWriter(); !s.ok()) return WriterError("write to", s.error());
-    if (pending_committed_) {
+    auto again = EnsureWriter();
+    if (!again.ok()) return WriterError("write to", again.error());
+    if (*again) {
       known_end_ = End{file.index, offset + data.size()};
       pending_.reset();
       return OkStatus();
@@ -693,7 +686,7 @@ Status PostgresStorage::Append(const LogFile& file, std::uint64_t offset, std::s
 }
 
 Status PostgresStorage::Truncate(const LogFile& file, std::uint64_t size) {
-  if (Status s = EnsureWriter(); !s.ok()) return WriterError("truncate", s.error());
+  if (auto s = EnsureWriter(); !s.ok()) return WriterError("truncate", s.error());
   ARCA_RETURN_IF_ERROR(Hook("sync"));
   auto r = Exec(writer_->get(), kTruncate, {Text(chain_), Text(file.name), Number(size)});
   if (!r.ok()) return WriterError("truncate", Error(Code::kUnavailable, Redact(r.error().message())));
@@ -703,7 +696,7 @@ Status PostgresStorage::Truncate(const LogFile& file, std::uint64_t size) {
 }
 
 Result<LogFile> PostgresStorage::CreateFile(std::uint64_t index) {
-  if (Status s = EnsureWriter(); !s.ok()) return WriterError("create a file in", s.error());
+  if (auto s = EnsureWriter(); !s.ok()) return WriterError("create a file in", s.error());
   ARCA_RETURN_IF_ERROR(Hook("create"));
   const std::string name = LogFileName(index);
   auto r = Exec(writer_->get(),

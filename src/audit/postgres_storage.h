@@ -106,9 +106,9 @@ class PostgresStorage final : public Storage {
   auto Reading(Fn&& fn) const;
   Status CreateSchema(Conn& conn) const;
   Result<std::vector<LogFile>> ListFilesOn(Conn& conn, std::string_view chain) const;
-  // The writer's connection, reconnected, relocked and checked when it was lost.
-  // Sets pending_committed_ when the INSERT whose outcome was unknown turned out committed.
-  Status EnsureWriter();
+  // The writer's connection, reconnected, relocked and checked when it was lost; true when the
+  // INSERT whose outcome was unknown turned out committed.
+  Result<bool> EnsureWriter();
   // OK(false) when the chain ends where this writer left it, OK(true) when it ends after the
   // pending INSERT, kPreconditionNotMet otherwise.
   Result<bool> CheckChainEnd(Conn& conn);
@@ -125,8 +125,7 @@ class PostgresStorage final : public Storage {
   // Writer state (one thread: the Log's writer).
   std::string chain_;  // locked chain; empty before LockWriter
   std::int64_t lock_key_ = 0;
-  std::unique_ptr<Conn> writer_;
-  bool locked_ = false;  // the lock is held on writer_ (false after writer_ was lost)
+  std::unique_ptr<Conn> writer_;  // holds the chain's lock; null once lost
   struct End {
     std::uint64_t file = 0;  // the chain's last file as this writer knows it (0: none)
     std::uint64_t size = 0;
@@ -140,7 +139,6 @@ class PostgresStorage final : public Storage {
     std::uint64_t size = 0;
   };
   std::optional<Pending> pending_;
-  bool pending_committed_ = false;
 };
 
 // "host:port/db" of a libpq URL or key=value string, without user or password (for messages);

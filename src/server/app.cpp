@@ -206,11 +206,8 @@ boost::json::object RotationRecord(const rotation::RotationEvent& e, const std::
 
 // The rotation engine's lease owner: stable across restarts of this server (so it resumes its own
 // rotations at once), different between servers on different hosts or data directories.
-std::string RotationOwner(const Config& config) {
-  char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-  return std::string(host) + ":" + config.data_dir;
-}
+// The same string names this server's audit chain (audit::DefaultChainId).
+std::string RotationOwner(const Config& config) { return audit::DefaultChainId(config.data_dir); }
 
 // Where the audit log lives: with a PostgreSQL store, in PostgreSQL too (one chain per replica, the
 // signing key sealed with the master key), so losing a replica's disk loses no record; otherwise
