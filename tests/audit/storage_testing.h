@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@
 namespace arca::audit::testing {
 
 enum class Backend { kFile, kPostgres };
+// How gtest (and so CTest's discovered test names) prints the parameter.
+inline void PrintTo(Backend b, std::ostream* os) { *os << (b == Backend::kFile ? "files" : "rows"); }
 
 class StorageFixture {
  protected:
