@@ -201,17 +201,25 @@ SigningKey::~SigningKey() = default;
 SigningKey::SigningKey(SigningKey&&) noexcept = default;
 SigningKey& SigningKey::operator=(SigningKey&&) noexcept = default;
 
-Result<SigningKey> SigningKey::Generate() {
-  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
-  if (!key) return Error(Code::kInternal, "cannot generate an Ed25519 key");
+namespace {
+
+// The public half of a private key, as a PublicKey.
+Result<PublicKey> PublicKeyOf(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key.get()) != 1) {
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key) != 1) {
     return Error(Code::kInternal, "cannot encode the public key");
   }
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
-  ARCA_ASSIGN_OR_RETURN(PublicKey pub,
-                        PublicKey::FromPem(std::string_view(data, static_cast<std::size_t>(n))));
+  return PublicKey::FromPem(std::string_view(data, static_cast<std::size_t>(n)));
+}
+
+}  // namespace
+
+Result<SigningKey> SigningKey::Generate() {
+  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  if (!key) return Error(Code::kInternal, "cannot generate an Ed25519 key");
+  ARCA_ASSIGN_OR_RETURN(PublicKey pub, PublicKeyOf(key.get()));
   auto impl = std::make_unique<Impl>();
   impl->key = std::move(key);
   return SigningKey(std::move(impl), std::move(pub));
@@ -235,14 +243,7 @@ Result<SigningKey> SigningKey::FromPem(std::string_view pem) {
   if (!key || !IsEd25519(key.get())) {
     return Error(Code::kInvalidParameter, "not an Ed25519 private key in PEM form");
   }
-  BioPtr pub_bio(BIO_new(BIO_s_mem()));
-  if (!pub_bio || PEM_write_bio_PUBKEY(pub_bio.get(), key.get()) != 1) {
-    return Error(Code::kInternal, "cannot encode the public key");
-  }
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(pub_bio.get(), &data);
-  ARCA_ASSIGN_OR_RETURN(PublicKey pub,
-                        PublicKey::FromPem(std::string_view(data, static_cast<std::size_t>(n))));
+  ARCA_ASSIGN_OR_RETURN(PublicKey pub, PublicKeyOf(key.get()));
   auto impl = std::make_unique<Impl>();
   impl->key = std::move(key);
   return SigningKey(std::move(impl), std::move(pub));
