@@ -1,9 +1,6 @@
 #include "audit/format.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +9,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "audit/storage.h"
 #include "crypto/hash.h"
 
 namespace arca::audit {
@@ -23,8 +21,6 @@ constexpr std::string_view kFileSuffix = ".jsonl";
 constexpr std::size_t kReadBlock = 64 * 1024;
 
 std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-
 }  // namespace
 
 std::string LogFileName(std::uint64_t index) {
@@ -99,18 +95,13 @@ std::string_view StripChainSuffix(std::string_view line, std::string* scratch) {
 
 // ---- ReverseLineReader --------------------------------------------------------------------------
 
-ReverseLineReader::~ReverseLineReader() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-Status ReverseLineReader::Open(const std::string& path, std::optional<std::uint64_t> end) {
-  path_ = path;
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) return Error(Code::kUnavailable, "cannot open " + path + ": " + ErrnoText(errno));
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0)
-    return Error(Code::kUnavailable, "cannot stat " + path + ": " + ErrnoText(errno));
-  size_ = static_cast<std::uint64_t>(st.st_size);
+Status ReverseLineReader::Open(const Storage& storage, std::string_view chain, const LogFile& file,
+                               std::optional<std::uint64_t> end) {
+  storage_ = &storage;
+  chain_ = std::string(chain);
+  file_ = file;
+  path_ = file.path.empty() ? file.name : file.path;
+  size_ = file.size;
   if (end.has_value() && *end < size_) size_ = *end;
   block_start_ = size_;
   buf_.clear();
@@ -131,23 +122,18 @@ Status ReverseLineReader::Open(const std::string& path, std::optional<std::uint6
 
 bool ReverseLineReader::Fill() {
   const std::uint64_t n = std::min<std::uint64_t>(kReadBlock, block_start_);
-  std::string block(static_cast<std::size_t>(n), '\0');
-  std::size_t done = 0;
   const std::uint64_t from = block_start_ - n;
-  while (done < n) {
-    const ssize_t r = ::pread(fd_, block.data() + done, n - done, static_cast<off_t>(from + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      error_ = Error(Code::kUnavailable, "cannot read " + path_ + ": " + ErrnoText(errno));
-      return false;
-    }
-    if (r == 0) {
-      error_ =
-          Error(Code::kUnavailable, "cannot read " + path_ + ": the file shrank while being read");
-      return false;
-    }
-    done += static_cast<std::size_t>(r);
+  auto got = storage_->Read(chain_, file_, from, n);
+  if (!got.ok()) {
+    error_ = std::move(got).error();
+    return false;
   }
+  if (got->size() != n) {
+    error_ =
+        Error(Code::kUnavailable, "cannot read " + path_ + ": the file shrank while being read");
+    return false;
+  }
+  std::string block = std::move(got).value();
   block += buf_;
   buf_ = std::move(block);
   block_start_ = from;

@@ -43,7 +43,8 @@ inline constexpr std::string_view kZeroHash =
 struct LogFile {
   std::uint64_t index = 0;
   std::string name;  // "audit-000001.jsonl"
-  std::string path;  // DIR/name
+  std::string path;  // DIR/name (empty for a file that is not on disk: PostgresStorage)
+  std::uint64_t size = 0;  // bytes, as listed by Storage::ListFiles (ListLogFiles leaves it 0)
 };
 
 std::string LogFileName(std::uint64_t index);
@@ -69,17 +70,20 @@ std::string DigestMessage(const DigestFields& d);
 // are absent.
 std::string_view StripChainSuffix(std::string_view line, std::string* scratch);
 
+class Storage;
+
 // Reads a file's complete lines from the end towards the start, in blocks. A final partial line
 // (no '\n') is skipped and reported by partial_tail_bytes().
 class ReverseLineReader {
  public:
   ReverseLineReader() = default;
-  ~ReverseLineReader();
   ReverseLineReader(const ReverseLineReader&) = delete;
   ReverseLineReader& operator=(const ReverseLineReader&) = delete;
 
-  // Opens `path` and reads up to byte `end` (the file's size when nullopt). kUnavailable on error.
-  Status Open(const std::string& path, std::optional<std::uint64_t> end = std::nullopt);
+  // Opens `file` of `chain` in `storage` (which must outlive the reader) and reads up to byte
+  // `end` (file.size, as listed, when nullopt). kUnavailable on error.
+  Status Open(const Storage& storage, std::string_view chain, const LogFile& file,
+              std::optional<std::uint64_t> end = std::nullopt);
   // The previous line (without '\n') and its byte offset; false at the start of the file or on a
   // read error (error() then says which).
   bool Prev(std::string* line, std::uint64_t* offset);
@@ -89,8 +93,10 @@ class ReverseLineReader {
 
  private:
   bool Fill();
-  int fd_ = -1;
-  std::string path_;
+  std::string path_;  // for messages
+  const Storage* storage_ = nullptr;
+  std::string chain_;
+  LogFile file_;
   std::uint64_t size_ = 0;
   std::uint64_t partial_tail_ = 0;
   std::uint64_t block_start_ = 0;  // file offset of buf_[0]

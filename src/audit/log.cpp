@@ -1,18 +1,12 @@
 #include "audit/log.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <cerrno>
 #include <charconv>
-#include <filesystem>
 #include <future>
-#include <system_error>
 #include <utility>
 
 #include "audit/format.h"
@@ -24,37 +18,6 @@ namespace arca::audit {
 namespace bj = boost::json;
 
 namespace {
-
-std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-Error IoError(std::string_view what, const std::string& path, int err) {
-  return Error(Code::kUnavailable, std::string(what) + " " + path + ": " + ErrnoText(err));
-}
-
-Status FsyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return IoError("cannot open directory", dir, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return IoError("cannot sync directory", dir, err);
-  return OkStatus();
-}
-
-Status EnsureDir(const std::string& dir) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode))
-      return Error(Code::kInvalidParameter, dir + " exists but is not a directory");
-    return OkStatus();
-  }
-  if (errno != ENOENT) return IoError("cannot access", dir, errno);
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(dir), ec);
-  if (ec) return Error(Code::kUnavailable, "cannot create " + dir + ": " + ec.message());
-  if (::chmod(dir.c_str(), 0700) != 0) return IoError("cannot set the mode of", dir, errno);
-  return OkStatus();
-}
 
 bool IsDigestLine(std::string_view line) {
   static constexpr std::string_view kPrefix = "{\"arcaRecordType\":\"Digest\"";
@@ -91,102 +54,99 @@ LogOptions DefaultLogOptions(const std::string& data_dir) {
   o.dir = data_dir + "/audit";
   o.key_path = data_dir + "/audit.key";
   o.public_key_path = data_dir + "/audit.pub";
+  o.chain = DefaultChainId(data_dir);
   return o;
 }
 
-Log::Log(LogOptions options, SigningKey key) : options_(std::move(options)), key_(std::move(key)) {}
-
-Log::~Log() {
-  Stop();
-  if (fd_ >= 0) ::close(fd_);
-  if (lock_fd_ >= 0) ::close(lock_fd_);
+std::string DefaultChainId(const std::string& data_dir) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return std::string(host) + ":" + data_dir;
 }
+
+Log::Log(LogOptions options, std::shared_ptr<Storage> storage, SigningKey key)
+    : options_(std::move(options)),
+      storage_(std::move(storage)),
+      key_(std::move(key)),
+      where_(storage_->DescribeChain(options_.chain)) {}
+
+Log::~Log() { Stop(); }
 
 Result<std::unique_ptr<Log>> Log::Open(LogOptions options) {
   if (options.dir.empty()) return Error(Code::kInvalidParameter, "the audit log needs a directory");
+  ARCA_ASSIGN_OR_RETURN(
+      std::unique_ptr<FileStorage> storage,
+      FileStorage::Open({options.dir, options.key_path, options.public_key_path}));
+  return Open(std::shared_ptr<Storage>(std::move(storage)), std::move(options));
+}
+
+Result<std::unique_ptr<Log>> Log::Open(std::shared_ptr<Storage> storage, LogOptions options) {
+  if (storage == nullptr) return Error(Code::kInvalidParameter, "the audit log needs a storage");
   if (options.max_file_bytes < 4096) options.max_file_bytes = 4096;
   if (options.digest_every_records == 0) options.digest_every_records = 1;
-  ARCA_RETURN_IF_ERROR(EnsureDir(options.dir));
-  // One writer per log: a second server on the same data directory would fork the chain.
-  const std::string lock_path = options.dir + "/LOCK";
-  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0) return IoError("cannot open", lock_path, errno);
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
-    ::close(lock_fd);
-    if (err == EWOULDBLOCK) {
-      return Error(Code::kPreconditionNotMet,
-                   "the audit log in " + options.dir + " is in use by another server");
-    }
-    return IoError("cannot lock", lock_path, err);
-  }
-  auto unlock = [lock_fd](Error e) -> Error {
-    ::close(lock_fd);
-    return e;
-  };
-  auto files_or = ListLogFiles(options.dir);
-  if (!files_or.ok()) return unlock(std::move(files_or).error());
-  std::vector<LogFile> files = std::move(files_or).value();
-  bool has_records = false;
-  for (const LogFile& f : files) {
-    struct stat st {};
-    if (::stat(f.path.c_str(), &st) == 0 && st.st_size > 0) has_records = true;
-  }
-  auto key = SigningKey::LoadOrCreate(options.key_path, options.public_key_path, !has_records);
-  if (!key.ok()) {
-    if (key.error().code() == Code::kNotFound) {
-      return unlock(Error(
-          Code::kPreconditionNotMet,
-          "the audit key " + options.key_path + " is missing but the audit log in " + options.dir +
-              " has records: restore the key, or move the log aside to start a new one"));
-    }
-    return unlock(std::move(key).error());
-  }
-  std::unique_ptr<Log> log(new Log(std::move(options), std::move(key).value()));
-  log->lock_fd_ = lock_fd;  // closed (unlocked) by ~Log from here on
+  if (options.fault_hook) storage->set_fault_hook(options.fault_hook);
+  // One writer per chain: a second writer would fork it.
+  ARCA_RETURN_IF_ERROR(storage->LockWriter(options.chain));
+  ARCA_ASSIGN_OR_RETURN(SigningKey key, storage->LoadOrCreateSigningKey());
+  std::unique_ptr<Log> log(new Log(std::move(options), std::move(storage), std::move(key)));
   ARCA_RETURN_IF_ERROR(log->Recover());
   log->last_digest_at_ = std::chrono::steady_clock::now();
   log->writer_ = std::thread([l = log.get()] { l->Run(); });
   return log;
 }
 
+LogFile Log::CurrentFile() const {
+  LogFile f;
+  f.index = chain_.file_index;
+  f.name = LogFileName(chain_.file_index);
+  f.size = chain_.file_size;
+  return f;
+}
+
+std::string Log::Where(const LogFile& file) const {
+  if (!file.path.empty()) return file.path;
+  return file.name + " of " + where_;
+}
+
 Status Log::Recover() {
-  ARCA_ASSIGN_OR_RETURN(std::vector<LogFile> files, ListLogFiles(options_.dir));
+  ARCA_ASSIGN_OR_RETURN(std::vector<LogFile> files, storage_->ListFiles(options_.chain));
   chain_ = Chain{};
   chain_.last_hash = std::string(kZeroHash);
   if (files.empty()) {
-    chain_.file_index = 1;
-    return OpenCurrentFile(/*create=*/true);
+    ARCA_ASSIGN_OR_RETURN(LogFile first, storage_->CreateFile(1));
+    chain_.file_index = first.index;
+    chain_.file_size = 0;
+    return OkStatus();
   }
   chain_.file_index = files.back().index;
 
   // The partial final line, if any, is cut off (it was never acknowledged) and recorded.
   std::string recovery;
   {
+    LogFile& last = files.back();
     ReverseLineReader r;
-    ARCA_RETURN_IF_ERROR(r.Open(files.back().path));
+    ARCA_RETURN_IF_ERROR(r.Open(*storage_, options_.chain, last));
     if (r.partial_tail_bytes() > 0) {
       const std::uint64_t keep = r.size() - r.partial_tail_bytes();
-      std::string tail(static_cast<std::size_t>(r.partial_tail_bytes()), '\0');
-      const int fd = ::open(files.back().path.c_str(), O_RDWR | O_CLOEXEC);
-      if (fd < 0) return IoError("cannot open", files.back().path, errno);
-      const ssize_t n = ::pread(fd, tail.data(), tail.size(), static_cast<off_t>(keep));
-      if (n >= 0) tail.resize(static_cast<std::size_t>(n));
-      const bool ok = ::ftruncate(fd, static_cast<off_t>(keep)) == 0 && ::fsync(fd) == 0;
-      const int err = errno;
-      ::close(fd);
-      if (!ok) return IoError("cannot cut the partial last line of", files.back().path, err);
+      auto tail_or = storage_->Read(options_.chain, last, keep, r.partial_tail_bytes());
+      if (!tail_or.ok()) return std::move(tail_or).error();
+      const std::string tail = std::move(tail_or).value();
+      if (Status s = storage_->Truncate(last, keep); !s.ok()) {
+        return Error(Code::kUnavailable, "cannot cut the partial last line of " + Where(last) +
+                                             ": " + s.error().message());
+      }
+      last.size = keep;
       recovery = "{\"arcaRecordType\":\"Recovery\",\"recoveryTime\":";
       AppendJsonString(recovery, FormatIso8601(options_.clock->Now(), true));
       recovery += ",\"recoveredFile\":";
-      AppendJsonString(recovery, files.back().name);
+      AppendJsonString(recovery, last.name);
       recovery += ",\"discardedOffset\":";
       AppendNumber(recovery, keep);
       recovery += ",\"discardedBytes\":";
       AppendNumber(recovery, tail.size());
       recovery += ",\"discardedSha256\":\"" + crypto::Sha256Hex(tail) + "\"}";
       log::Warn("audit log: cut a partial last line (a write interrupted by a crash)",
-                {{"file", files.back().path}, {"bytes", tail.size()}});
+                {{"file", Where(last)}, {"bytes", tail.size()}});
     }
   }
 
@@ -195,10 +155,10 @@ Status Log::Recover() {
   bool found_digest = false;
   for (std::size_t i = files.size(); i-- > 0 && !found_digest;) {
     ReverseLineReader r;
-    ARCA_RETURN_IF_ERROR(r.Open(files[i].path));
+    ARCA_RETURN_IF_ERROR(r.Open(*storage_, options_.chain, files[i]));
     if (i + 1 < files.size() && r.partial_tail_bytes() > 0 && !found_head) {
       return Error(Code::kPreconditionNotMet,
-                   "the audit log file " + files[i].path +
+                   "the audit log file " + Where(files[i]) +
                        " ends in a partial line; run `arca audit verify`");
     }
     std::string line;
@@ -208,7 +168,7 @@ Status Log::Recover() {
         std::optional<std::uint64_t> seq = SequenceOf(line);
         if (!seq.has_value()) {
           return Error(Code::kPreconditionNotMet,
-                       "the last line of the audit log (" + files[i].path + ", byte " +
+                       "the last line of the audit log (" + Where(files[i]) + ", byte " +
                            std::to_string(offset) +
                            ") is not an audit record; run `arca audit verify`");
         }
@@ -226,7 +186,7 @@ Status Log::Recover() {
     if (!r.error().ok()) return r.error();
   }
   chain_.undigested = chain_.sequence - std::min(chain_.sequence, chain_.last_digest_sequence);
-  ARCA_RETURN_IF_ERROR(OpenCurrentFile(/*create=*/false));
+  chain_.file_size = files.back().size;
   if (!recovery.empty()) {
     std::string buf;
     Chain c = chain_;
@@ -236,39 +196,6 @@ Status Log::Recover() {
     chain_ = c;
     bytes_ += buf.size();
   }
-  return OkStatus();
-}
-
-Status Log::OpenCurrentFile(bool create) {
-  const std::string path = options_.dir + "/" + LogFileName(chain_.file_index);
-  int flags = O_WRONLY | O_APPEND | O_CLOEXEC;
-  if (create) {
-    ARCA_RETURN_IF_ERROR(Hook("create"));
-    flags |= O_CREAT | O_EXCL;
-  }
-  const int fd = ::open(path.c_str(), flags, 0600);
-  if (fd < 0) return IoError(create ? "cannot create" : "cannot open", path, errno);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return IoError("cannot stat", path, err);
-  }
-  if (create) {
-    if (Status s = FsyncDir(options_.dir); !s.ok()) {
-      ::close(fd);
-      ::unlink(path.c_str());
-      return s;
-    }
-  }
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-  chain_.file_size = static_cast<std::uint64_t>(st.st_size);
-  return OkStatus();
-}
-
-Status Log::Hook(std::string_view op) const {
-  if (options_.fault_hook) return options_.fault_hook(op);
   return OkStatus();
 }
 
@@ -354,6 +281,14 @@ LogStats Log::stats() const {
   return s;
 }
 
+void Log::AbandonForTest() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    abandon_ = true;
+  }
+  Stop();
+}
+
 void Log::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -403,7 +338,9 @@ void Log::Run() {
     }
     lock.lock();
   }
+  const bool abandon = abandon_;
   lock.unlock();
+  if (abandon) return;
   // Shutdown: the queue is empty and no more records come. Seal the log.
   if (failed_.load()) (void)TryHeal();
   if (!failed_.load() && chain_.sequence > 0) {
@@ -466,31 +403,13 @@ Status Log::AppendDigest(std::string_view reason, Chain& c, std::string& buf) {
 }
 
 Status Log::WriteAndSync(const std::string& buf) {
-  const std::string path = options_.dir + "/" + LogFileName(chain_.file_index);
-  ARCA_RETURN_IF_ERROR(Hook("write"));
-  std::size_t done = 0;
-  while (done < buf.size()) {
-    const ssize_t n = ::write(fd_, buf.data() + done, buf.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError("cannot write to", path, errno);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ARCA_RETURN_IF_ERROR(Hook("sync"));
-  if (::fdatasync(fd_) != 0) return IoError("cannot sync", path, errno);
-  return OkStatus();
+  return storage_->Append(CurrentFile(), chain_.file_size, buf);
 }
 
 Status Log::Rotate(Chain& c) {
-  const Chain before = chain_;
-  chain_.file_index = c.file_index + 1;
-  Status s = OpenCurrentFile(/*create=*/true);
-  if (!s.ok()) {
-    chain_ = before;
-    return s;
-  }
-  c.file_index = chain_.file_index;
+  auto next = storage_->CreateFile(c.file_index + 1);
+  if (!next.ok()) return std::move(next).error();
+  c.file_index = next->index;
   c.file_size = 0;
   chain_ = c;
   return OkStatus();
@@ -582,18 +501,13 @@ void Log::Fail(const Error& error) {
   failed_.store(true, std::memory_order_release);
   ++failures_;
   log::Error("audit log write failed; requests fail until it recovers",
-             {{"dir", options_.dir}, {"error", error.ToLogString()}});
+             {{"dir", where_}, {"error", error.ToLogString()}});
 }
 
 Status Log::TryHeal() {
   // Cut the file back to its last durable byte and sync: the chain then continues from the last
   // durable record, as if the failed batch had never been written.
-  const std::string path = options_.dir + "/" + LogFileName(chain_.file_index);
-  Status s = Hook("sync");
-  if (s.ok() && ::ftruncate(fd_, static_cast<off_t>(chain_.file_size)) != 0) {
-    s = IoError("cannot truncate", path, errno);
-  }
-  if (s.ok() && ::fdatasync(fd_) != 0) s = IoError("cannot sync", path, errno);
+  Status s = storage_->Truncate(CurrentFile(), chain_.file_size);
   if (s.ok() && rotate_pending_) {
     Chain c = chain_;
     s = Rotate(c);
@@ -608,7 +522,7 @@ Status Log::TryHeal() {
     health_ = OkStatus();
   }
   failed_.store(false, std::memory_order_release);
-  log::Info("audit log recovered", {{"dir", options_.dir}});
+  log::Info("audit log recovered", {{"dir", where_}});
   return OkStatus();
 }
 

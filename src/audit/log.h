@@ -1,6 +1,9 @@
 #pragma once
 // The audit log: CloudTrail records appended as JSON lines to DATA_DIR/audit/ with a hash chain,
-// group commit and signed digests (the file format is in format.h).
+// group commit and signed digests (the file format is in format.h). Where the lines are kept is a
+// Storage (storage.h): the files of DATA_DIR/audit/, or, with a PostgreSQL store, the same lines
+// in PostgreSQL, one chain per server replica (postgres_storage.h). What follows says "file",
+// "write" and "fdatasync"; with PostgreSQL read "rows", "INSERT" and "COMMIT acknowledged".
 //
 // Durability and fail-closed. Append() hands a record to one writer thread, which takes every
 // record queued so far, writes them with one write(), fdatasyncs once for the whole batch and only
@@ -29,8 +32,9 @@
 //     and one at every clean shutdown (reason "shutdown"), so a log that does not end with a
 //     shutdown digest while the server is stopped says that it crashed or was cut. Copy the last
 //     digest off the host (or keep the private key elsewhere) to close the rest of the gap;
-//   - anyone who can read the private key (DATA_DIR/audit.key) can forge digests: the signature
-//     protects logs copied away from the server and against writers without that file.
+//   - anyone who can read the private key (DATA_DIR/audit.key, or with PostgreSQL the sealed key
+//     plus the master key) can forge digests: the signature protects logs copied away from the
+//     server and against writers without that file.
 //
 // Thread-safety: all public methods may be called from any thread. Callbacks run on the writer
 // thread, or inline in Append() when the log refuses the record at once (failed or stopped); they
@@ -50,6 +54,7 @@
 #include <vector>
 
 #include "audit/signing.h"
+#include "audit/storage.h"
 #include "core/clock.h"
 #include "core/result.h"
 
@@ -58,9 +63,13 @@ namespace arca::audit {
 using DurableCallback = std::function<void(Status)>;
 
 struct LogOptions {
+  // The file storage's places (Open(LogOptions) only).
   std::string dir;              // DATA_DIR/audit (created 0700 when absent)
   std::string key_path;         // DATA_DIR/audit.key
   std::string public_key_path;  // DATA_DIR/audit.pub
+  // The chain this log writes: one per server replica when several share a storage. The file
+  // storage has a single chain whatever this says.
+  std::string chain;
   std::uint64_t max_file_bytes = std::uint64_t{64} << 20;
   std::uint64_t digest_every_records = 1000;
   std::chrono::milliseconds digest_interval{1000};
@@ -70,13 +79,18 @@ struct LogOptions {
   std::chrono::microseconds gather_max{300};
   std::chrono::milliseconds retry_interval{1000};
   const Clock* clock = &SystemClock::Instance();
-  // Test hook, consulted before each "write", "sync" and "create" (a new file): a non-OK status is
-  // taken as that system call's failure.
-  std::function<Status(std::string_view op)> fault_hook;
+  // Test hook, installed on the storage (Storage::set_fault_hook): consulted before each "write",
+  // "sync" and "create" (a new file); a non-OK status is taken as that operation's failure.
+  FaultHook fault_hook;
 };
 
-// The defaults for a data directory: DIR = DATA_DIR/audit, keys DATA_DIR/audit.{key,pub}.
+// The defaults for a data directory: DIR = DATA_DIR/audit, keys DATA_DIR/audit.{key,pub}, chain
+// DefaultChainId(data_dir).
 LogOptions DefaultLogOptions(const std::string& data_dir);
+
+// "HOSTNAME:DATA_DIR": stable across restarts of one server, different between replicas (the
+// server's rotation lease owner is the same string).
+std::string DefaultChainId(const std::string& data_dir);
 
 struct LogStats {
   std::uint64_t batches = 0;  // fdatasync'ed batches
@@ -94,6 +108,10 @@ class Log {
   // missing but the log has records, or the last line is not a readable record; kUnavailable with
   // strerror on I/O failure.
   static Result<std::unique_ptr<Log>> Open(LogOptions options);
+  // The same on any storage, writing chain `options.chain` (dir and key paths are not used: the
+  // storage has its own). The storage may be shared with readers (EventQuery, Verify); the Log
+  // takes its writer lock for `options.chain`.
+  static Result<std::unique_ptr<Log>> Open(std::shared_ptr<Storage> storage, LogOptions options);
   ~Log();  // Stop()
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
@@ -116,11 +134,14 @@ class Log {
   Status Health() const;
   LogStats stats() const;
   const PublicKey& public_key() const { return key_.public_key(); }
-  const std::string& dir() const { return options_.dir; }
+  const std::string& dir() const { return options_.dir; }  // file storage: DATA_DIR/audit
 
   // Writes what is queued, a final digest ("shutdown") and closes the file. Later appends fail.
   // Idempotent.
   void Stop();
+  // Stops the writer as a crash would: no final digest (what is queued is still written). Later
+  // appends fail; the storage's writer lock is released when the Log is destroyed.
+  void AbandonForTest();
 
  private:
   struct Item {
@@ -137,28 +158,28 @@ class Log {
     std::uint64_t undigested = 0;  // lines since the last digest
   };
 
-  Log(LogOptions options, SigningKey key);
+  Log(LogOptions options, std::shared_ptr<Storage> storage, SigningKey key);
   Status Recover();  // Open(): find the head, cut a partial line
   void Run();        // the writer thread
   void WriteBatch(std::vector<Item>& batch);
   // Appends a line (record JSON without the chain members) to `buf` for chain state `c`.
   void AppendLine(std::string_view record_json, Chain& c, std::string& buf);
   Status AppendDigest(std::string_view reason, Chain& c, std::string& buf);
-  // Writes `buf` to the current file and fdatasyncs it.
+  // Appends `buf` to the current file, durably.
   Status WriteAndSync(const std::string& buf);
   Status Rotate(Chain& c);
-  Status OpenCurrentFile(bool create);
   Status TryHeal();
   void Fail(const Error& error);
-  Status Hook(std::string_view op) const;
   void Refuse(DurableCallback& done) const;
+  LogFile CurrentFile() const;
+  std::string Where(const LogFile& file) const;  // for messages
 
   const LogOptions options_;
+  const std::shared_ptr<Storage> storage_;
   const SigningKey key_;
+  const std::string where_;  // the storage and chain, for messages
 
-  int lock_fd_ = -1;  // DIR/LOCK, flock'ed: one writer per log
   // Writer-thread state.
-  int fd_ = -1;
   Chain chain_;
   std::chrono::steady_clock::time_point last_digest_at_;
   std::chrono::steady_clock::time_point next_heal_at_;
@@ -169,6 +190,7 @@ class Log {
   std::size_t gather_target_ = 0;  // GUARDED_BY(mu_): the size of the last batch
   std::vector<Item> queue_;  // guarded by mu_
   bool stopping_ = false;    // guarded by mu_
+  bool abandon_ = false;     // guarded by mu_: AbandonForTest()
   Status health_;            // guarded by mu_
   std::atomic<bool> failed_{false};
   std::mutex stop_mu_;  // serialises Stop()'s join

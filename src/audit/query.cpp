@@ -6,10 +6,13 @@
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <chrono>
+#include <map>
+#include <memory>
 #include <string_view>
 #include <utility>
 
 #include "audit/format.h"
+#include "audit/storage.h"
 #include "core/ids.h"
 #include "crypto/hash.h"
 
@@ -46,37 +49,62 @@ std::string FilterHash(const LookupRequest& r) {
   return crypto::Sha256Hex(canon).substr(0, 16);
 }
 
+// Where a chain's next page starts: read lines that end before byte `end` of file `file`;
+// file 0: the chain has nothing more for this lookup.
 struct Position {
   std::uint64_t file = 0;  // the file index (the number in its name)
-  std::uint64_t end = 0;   // read lines that end before this byte
+  std::uint64_t end = 0;
 };
 
-std::string EncodeToken(const Position& p, const std::string& filter_hash) {
-  return crypto::Base64Encode("arca-lookup-v1 " + std::to_string(p.file) + " " +
-                              std::to_string(p.end) + " " + filter_hash);
+// A chain's name in a token: short, and no separator characters.
+std::string ChainTag(std::string_view chain) { return crypto::Sha256Hex(chain).substr(0, 16); }
+
+// "arca-lookup-v2 FILTERHASH TAG:FILE:END ...": one entry per chain that existed when the first
+// page was made (chains made later hold only newer records and are not part of the lookup).
+std::string EncodeToken(const std::map<std::string, Position>& positions,
+                        const std::string& filter_hash) {
+  std::string raw = "arca-lookup-v2 " + filter_hash;
+  for (const auto& [tag, p] : positions) {
+    raw += " " + tag + ":" + std::to_string(p.file) + ":" + std::to_string(p.end);
+  }
+  return crypto::Base64Encode(raw);
 }
 
-Result<Position> DecodeToken(std::string_view token, const std::string& filter_hash) {
+Result<std::map<std::string, Position>> DecodeToken(std::string_view token,
+                                                    const std::string& filter_hash) {
   const Error bad(Code::kInvalidNextToken, "Invalid NextToken.");
   std::optional<std::string> raw = crypto::Base64Decode(token);
   if (!raw) return bad;
   std::string_view s = *raw;
-  constexpr std::string_view kPrefix = "arca-lookup-v1 ";
+  constexpr std::string_view kPrefix = "arca-lookup-v2 ";
   if (s.substr(0, kPrefix.size()) != kPrefix) return bad;
   s.remove_prefix(kPrefix.size());
-  Position p;
-  auto num = [&s](std::uint64_t* out) {
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    if (ec != std::errc() || ptr == s.data() + s.size() || *ptr != ' ') return false;
-    s.remove_prefix(static_cast<std::size_t>(ptr - s.data()) + 1);
-    return true;
-  };
-  if (!num(&p.file) || !num(&p.end)) return bad;
-  if (s != filter_hash) {
+  const std::size_t sp = s.find(' ');
+  if (s.substr(0, sp) != filter_hash) {
     return Error(Code::kInvalidNextToken,
                  "The NextToken was issued for a request with other parameters.");
   }
-  return p;
+  if (sp == std::string_view::npos) return bad;
+  s.remove_prefix(sp + 1);
+  std::map<std::string, Position> out;
+  auto num = [](std::string_view text, std::uint64_t* v) {
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *v);
+    return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+  };
+  while (!s.empty()) {
+    const std::size_t next = s.find(' ');
+    std::string_view entry = s.substr(0, next);
+    s.remove_prefix(next == std::string_view::npos ? s.size() : next + 1);
+    const std::size_t c1 = entry.find(':');
+    const std::size_t c2 = c1 == std::string_view::npos ? c1 : entry.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) return bad;
+    Position p;
+    if (!num(entry.substr(c1 + 1, c2 - c1 - 1), &p.file) || !num(entry.substr(c2 + 1), &p.end))
+      return bad;
+    if (!out.emplace(std::string(entry.substr(0, c1)), p).second) return bad;
+  }
+  if (out.empty()) return bad;
+  return out;
 }
 
 std::string JsonEscaped(std::string_view s) {
@@ -189,7 +217,115 @@ std::optional<TimePoint> EventTimeOf(std::string_view line) {
   return t;
 }
 
+// The filters of one request, applied line by line.
+struct Filter {
+  const LookupRequest& request;
+  const LookupAttribute* attr = nullptr;
+  std::string needle;  // a cheap pre-check on the raw line; empty: none
+};
+
+// One chain read newest first, one matching event ahead (the head).
+class ChainCursor {
+ public:
+  ChainCursor(const Storage& storage, std::string chain, std::vector<LogFile> files,
+              std::optional<Position> from, const Filter& filter)
+      : storage_(storage),
+        chain_(std::move(chain)),
+        files_(std::move(files)),
+        from_(from),
+        filter_(filter),
+        next_file_(files_.size()) {}
+
+  // Moves to the next matching event; done() when there is none. kInvalidNextToken when the
+  // starting position is not a line end of this chain; kUnavailable on a read error.
+  Status Advance() {
+    head_.reset();
+    while (!done_) {
+      if (!reader_open_) {
+        if (next_file_ == 0) {
+          done_ = true;
+          break;
+        }
+        --next_file_;
+        const LogFile& f = files_[next_file_];
+        if (from_ && f.index > from_->file) continue;
+        reader_ = std::make_unique<ReverseLineReader>();
+        std::optional<std::uint64_t> end;
+        if (from_ && f.index == from_->file) end = from_->end;
+        ARCA_RETURN_IF_ERROR(reader_->Open(storage_, chain_, f, end));
+        if (end.has_value() && (reader_->partial_tail_bytes() != 0 || reader_->size() != *end)) {
+          return Error(Code::kInvalidNextToken, "Invalid NextToken.");
+        }
+        reader_open_ = true;
+      }
+      std::uint64_t offset = 0;
+      if (!reader_->Prev(&line_, &offset)) {
+        if (!reader_->error().ok()) return reader_->error();
+        reader_open_ = false;
+        continue;
+      }
+      if (Consider(offset)) break;
+    }
+    return OkStatus();
+  }
+
+  bool done() const { return !head_.has_value(); }
+  const LookupEvent& head() const { return head_->event; }
+  LookupEvent TakeHead() { return std::move(head_->event); }
+  // Where a page that starts with the head reads from.
+  Position position() const { return head_ ? head_->position : Position{}; }
+
+ private:
+  struct Head {
+    LookupEvent event;
+    Position position;
+  };
+
+  // Whether line_ (at `offset` of files_[next_file_]) is a matching event; sets head_ if so.
+  bool Consider(std::uint64_t offset) {
+    const LookupRequest& request = filter_.request;
+    if (line_.rfind("{\"arcaRecordType\"", 0) == 0) return false;  // digests, recoveries
+    std::optional<TimePoint> t = EventTimeOf(line_);
+    if (!t.has_value()) return false;
+    if (request.start_time && *t < *request.start_time) {
+      if (*t < *request.start_time - kOrderSlack) done_ = true;
+      return false;
+    }
+    if (request.end_time && *t > *request.end_time) return false;
+    if (!filter_.needle.empty() && line_.find(filter_.needle) == std::string::npos) return false;
+    boost::system::error_code ec;
+    bj::value v = bj::parse(line_, ec);
+    if (ec || !v.is_object()) return false;
+    const bj::object& record = v.get_object();
+    if (filter_.attr != nullptr && !Matches(record, *filter_.attr)) return false;
+    head_ = Head{ToEvent(record, std::string(StripChainSuffix(line_, &scratch_)), *t),
+                 Position{files_[next_file_].index, offset + line_.size() + 1}};
+    return true;
+  }
+
+  const Storage& storage_;
+  const std::string chain_;
+  const std::vector<LogFile> files_;
+  const std::optional<Position> from_;
+  const Filter& filter_;
+  std::size_t next_file_;  // files_[next_file_] is being read when reader_open_
+  std::unique_ptr<ReverseLineReader> reader_;
+  bool reader_open_ = false;
+  bool done_ = false;
+  std::string line_;
+  std::string scratch_;
+  std::optional<Head> head_;
+};
+
 }  // namespace
+
+EventQuery::EventQuery(std::string dir) {
+  auto storage = FileStorage::Open({std::move(dir), std::string(), std::string()},
+                                   /*create_dir=*/false);
+  if (storage.ok()) storage_ = std::shared_ptr<const Storage>(std::move(storage).value());
+}
+
+EventQuery::EventQuery(std::shared_ptr<const Storage> storage) : storage_(std::move(storage)) {}
 
 Result<LookupResult> EventQuery::LookupEvents(access::Gate& gate,
                                               const LookupRequest& request) const {
@@ -222,64 +358,73 @@ Result<LookupResult> EventQuery::LookupEvents(access::Gate& gate,
     return Error(Code::kValidation, "MaxResults must be between 1 and 50.")
         .WithWireType("InvalidMaxResultsException");
   }
+  if (storage_ == nullptr) return Error(Code::kUnavailable, "the audit log has no storage");
   const std::string filter_hash = FilterHash(request);
-  ARCA_ASSIGN_OR_RETURN(std::vector<LogFile> files, ListLogFiles(dir_));
 
-  std::optional<Position> from;
+  std::optional<std::map<std::string, Position>> from;
   if (!request.next_token.empty()) {
-    ARCA_ASSIGN_OR_RETURN(Position p, DecodeToken(request.next_token, filter_hash));
-    from = p;
+    ARCA_ASSIGN_OR_RETURN(from, DecodeToken(request.next_token, filter_hash));
   }
-  if (from.has_value()) {
-    bool exists = false;
-    for (const LogFile& f : files) exists = exists || f.index == from->file;
-    if (!exists) return Error(Code::kInvalidNextToken, "Invalid NextToken.");
+  Filter filter{request};
+  filter.attr = request.attributes.empty() ? nullptr : &request.attributes.front();
+  if (filter.attr != nullptr && filter.attr->key != "ReadOnly" && filter.attr->key != "Username" &&
+      filter.attr->key != "ResourceName") {
+    filter.needle = JsonEscaped(filter.attr->value);
   }
-  const LookupAttribute* attr = request.attributes.empty() ? nullptr : &request.attributes.front();
-  std::string needle;
-  if (attr != nullptr && attr->key != "ReadOnly" && attr->key != "Username" &&
-      attr->key != "ResourceName") {
-    needle = JsonEscaped(attr->value);
+
+  // One cursor per chain; each yields its events newest first and the merge takes the newest head.
+  auto listed = storage_->ListChains();
+  if (!listed.ok() && listed.error().code() != Code::kNotFound) return std::move(listed).error();
+  const std::vector<std::string> chains =
+      listed.ok() ? std::move(listed).value() : std::vector<std::string>{};  // no log yet
+  std::vector<std::string> tags;
+  std::vector<std::unique_ptr<ChainCursor>> cursors;
+  std::size_t matched_entries = 0;
+  for (const std::string& chain : chains) {
+    const std::string tag = ChainTag(chain);
+    std::optional<Position> pos;
+    if (from.has_value()) {
+      auto it = from->find(tag);
+      if (it == from->end()) continue;  // a chain begun after the first page
+      ++matched_entries;
+      if (it->second.file == 0) continue;  // nothing more from this chain
+      pos = it->second;
+    }
+    ARCA_ASSIGN_OR_RETURN(std::vector<LogFile> files, storage_->ListFiles(chain));
+    if (pos.has_value()) {
+      bool exists = false;
+      for (const LogFile& f : files) exists = exists || f.index == pos->file;
+      if (!exists) return Error(Code::kInvalidNextToken, "Invalid NextToken.");
+    }
+    auto cursor = std::make_unique<ChainCursor>(*storage_, chain, std::move(files), pos, filter);
+    ARCA_RETURN_IF_ERROR(cursor->Advance());
+    tags.push_back(tag);
+    cursors.push_back(std::move(cursor));
+  }
+  if (from.has_value() && matched_entries != from->size()) {
+    return Error(Code::kInvalidNextToken, "Invalid NextToken.");
   }
 
   LookupResult result;
-  std::string line;
-  std::string scratch;
-  for (std::size_t i = files.size(); i-- > 0;) {
-    if (from && files[i].index > from->file) continue;
-    ReverseLineReader reader;
-    std::optional<std::uint64_t> end;
-    if (from && files[i].index == from->file) end = from->end;
-    ARCA_RETURN_IF_ERROR(reader.Open(files[i].path, end));
-    if (end.has_value() && (reader.partial_tail_bytes() != 0 || reader.size() != *end)) {
-      return Error(Code::kInvalidNextToken, "Invalid NextToken.");
+  while (true) {
+    ChainCursor* newest = nullptr;
+    for (const auto& c : cursors) {
+      if (c->done()) continue;
+      if (newest == nullptr || c->head().event_time > newest->head().event_time) newest = c.get();
     }
-    std::uint64_t offset = 0;
-    while (reader.Prev(&line, &offset)) {
-      if (line.rfind("{\"arcaRecordType\"", 0) == 0) continue;  // digests, recoveries
-      std::optional<TimePoint> t = EventTimeOf(line);
-      if (!t.has_value()) continue;
-      if (request.start_time && *t < *request.start_time) {
-        if (*t < *request.start_time - kOrderSlack) return result;
-        continue;
+    if (newest == nullptr) break;
+    if (static_cast<int>(result.events.size()) == max) {
+      // There is at least one more: each chain's next page starts with its head.
+      std::map<std::string, Position> positions;
+      if (from.has_value()) {
+        for (const auto& [tag, p] : *from) positions[tag] = Position{};
       }
-      if (request.end_time && *t > *request.end_time) continue;
-      if (!needle.empty() && line.find(needle) == std::string::npos) continue;
-      boost::system::error_code ec;
-      bj::value v = bj::parse(line, ec);
-      if (ec || !v.is_object()) continue;
-      const bj::object& record = v.get_object();
-      if (attr != nullptr && !Matches(record, *attr)) continue;
-      if (static_cast<int>(result.events.size()) == max) {
-        // There is at least one more: the next page starts after the last event returned, i.e.
-        // with this line.
-        result.next_token =
-            EncodeToken(Position{files[i].index, offset + line.size() + 1}, filter_hash);
-        return result;
-      }
-      result.events.push_back(ToEvent(record, std::string(StripChainSuffix(line, &scratch)), *t));
+      for (std::size_t i = 0; i < cursors.size(); ++i) positions[tags[i]] = cursors[i]->position();
+      result.next_token = EncodeToken(positions, filter_hash);
+      return result;
     }
-    if (!reader.error().ok()) return reader.error().error();
+    result.events.push_back(newest->TakeHead());
+    ARCA_RETURN_IF_ERROR(newest->Advance());
   }
   return result;
 }

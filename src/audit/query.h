@@ -16,14 +16,19 @@
 // log is in eventTime order up to the few milliseconds a record waits for its batch (a wall clock
 // stepped back by more than that can hide older-looking records from such a lookup).
 //
-// NextToken is opaque and stable: it names the position in the log where the next page starts
-// (files are append-only, so new records never shift it) and a hash of the request's filters; a
-// token used with other filters, or that does not point at a line boundary, is kInvalidNextToken.
+// Several chains (PostgreSQL: one per server replica) are merged by eventTime, newest first; each
+// chain keeps its own log order.
+//
+// NextToken is opaque and stable: it names, for every chain, the position in the log where the
+// next page starts (files are append-only, so new records never shift it; a chain begun after the
+// first page is not part of the lookup) and a hash of the request's filters; a token used with
+// other filters, or that does not point at line boundaries, is kInvalidNextToken.
 //
 // Thread-safety: LookupEvents may be called concurrently and while the Log appends (a line still
 // being written is not yet seen).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +38,8 @@
 #include "core/result.h"
 
 namespace arca::audit {
+
+class Storage;
 
 inline constexpr int kLookupMaxResults = 50;
 
@@ -73,7 +80,10 @@ struct LookupResult {
 
 class EventQuery {
  public:
-  explicit EventQuery(std::string dir) : dir_(std::move(dir)) {}
+  // The files of DATA_DIR/audit.
+  explicit EventQuery(std::string dir);
+  // Every chain of `storage`.
+  explicit EventQuery(std::shared_ptr<const Storage> storage);
 
   // Asks `gate` for cloudtrail:LookupEvents on "*", validates and runs the request. Errors:
   // kAccessDenied; kInvalidParameter (more than one attribute, an unknown key, StartTime after
@@ -82,7 +92,7 @@ class EventQuery {
   Result<LookupResult> LookupEvents(access::Gate& gate, const LookupRequest& request) const;
 
  private:
-  std::string dir_;
+  std::shared_ptr<const Storage> storage_;  // null only for an empty directory name
 };
 
 }  // namespace arca::audit

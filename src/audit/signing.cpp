@@ -201,17 +201,49 @@ SigningKey::~SigningKey() = default;
 SigningKey::SigningKey(SigningKey&&) noexcept = default;
 SigningKey& SigningKey::operator=(SigningKey&&) noexcept = default;
 
-Result<SigningKey> SigningKey::Generate() {
-  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
-  if (!key) return Error(Code::kInternal, "cannot generate an Ed25519 key");
+namespace {
+
+// The public half of a private key, as a PublicKey.
+Result<PublicKey> PublicKeyOf(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key.get()) != 1) {
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key) != 1) {
     return Error(Code::kInternal, "cannot encode the public key");
   }
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
-  ARCA_ASSIGN_OR_RETURN(PublicKey pub,
-                        PublicKey::FromPem(std::string_view(data, static_cast<std::size_t>(n))));
+  return PublicKey::FromPem(std::string_view(data, static_cast<std::size_t>(n)));
+}
+
+}  // namespace
+
+Result<SigningKey> SigningKey::Generate() {
+  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  if (!key) return Error(Code::kInternal, "cannot generate an Ed25519 key");
+  ARCA_ASSIGN_OR_RETURN(PublicKey pub, PublicKeyOf(key.get()));
+  auto impl = std::make_unique<Impl>();
+  impl->key = std::move(key);
+  return SigningKey(std::move(impl), std::move(pub));
+}
+
+Result<SecretBytes> SigningKey::ToPem() const {
+  BioPtr bio(BIO_new(BIO_s_secmem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), impl_->key.get(), nullptr, nullptr, 0, nullptr,
+                                       nullptr) != 1) {
+    return Error(Code::kInternal, "cannot encode the audit key");
+  }
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return SecretBytes(data, static_cast<std::size_t>(n));
+}
+
+Result<SigningKey> SigningKey::FromPem(std::string_view pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return Error(Code::kInternal, "BIO_new_mem_buf failed");
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key || !IsEd25519(key.get())) {
+    return Error(Code::kInvalidParameter, "not an Ed25519 private key in PEM form");
+  }
+  ARCA_ASSIGN_OR_RETURN(PublicKey pub, PublicKeyOf(key.get()));
   auto impl = std::make_unique<Impl>();
   impl->key = std::move(key);
   return SigningKey(std::move(impl), std::move(pub));
@@ -223,15 +255,8 @@ Result<SigningKey> SigningKey::LoadOrCreate(const std::string& path, const std::
   auto text = ReadSmallFile(path, &st);
   if (!text.ok() && text.error().code() == Code::kNotFound && create_if_missing) {
     ARCA_ASSIGN_OR_RETURN(SigningKey fresh, Generate());
-    BioPtr bio(BIO_new(BIO_s_secmem()));
-    if (!bio || PEM_write_bio_PrivateKey(bio.get(), fresh.impl_->key.get(), nullptr, nullptr, 0,
-                                         nullptr, nullptr) != 1) {
-      return Error(Code::kInternal, "cannot encode the audit key");
-    }
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(bio.get(), &data);
-    ARCA_RETURN_IF_ERROR(
-        WriteFileAtomically(path, std::string_view(data, static_cast<std::size_t>(n)), 0600));
+    ARCA_ASSIGN_OR_RETURN(SecretBytes pem, fresh.ToPem());
+    ARCA_RETURN_IF_ERROR(WriteFileAtomically(path, pem.view(), 0600));
     ARCA_RETURN_IF_ERROR(WriteFileAtomically(public_path, fresh.public_key().ToPem(), 0644));
     return fresh;
   }
@@ -240,27 +265,18 @@ Result<SigningKey> SigningKey::LoadOrCreate(const std::string& path, const std::
     return Error(Code::kPreconditionNotMet,
                  "the audit key " + path + " is readable by group or others; chmod 600 it");
   }
-  BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
-  if (!bio) return Error(Code::kInternal, "BIO_new_mem_buf failed");
-  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key || !IsEd25519(key.get())) {
-    return Error(Code::kInvalidParameter,
-                 path + " does not hold an Ed25519 private key in PEM form");
+  auto key = FromPem(text->view());
+  if (!key.ok()) {
+    if (key.error().code() == Code::kInvalidParameter) {
+      return Error(Code::kInvalidParameter,
+                   path + " does not hold an Ed25519 private key in PEM form");
+    }
+    return std::move(key).error();
   }
-  BioPtr pub_bio(BIO_new(BIO_s_mem()));
-  if (!pub_bio || PEM_write_bio_PUBKEY(pub_bio.get(), key.get()) != 1) {
-    return Error(Code::kInternal, "cannot encode the public key");
-  }
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(pub_bio.get(), &data);
-  const std::string pub_pem(data, static_cast<std::size_t>(n));
-  ARCA_ASSIGN_OR_RETURN(PublicKey pub, PublicKey::FromPem(pub_pem));
   if (::access(public_path.c_str(), F_OK) != 0) {
-    ARCA_RETURN_IF_ERROR(WriteFileAtomically(public_path, pub_pem, 0644));
+    ARCA_RETURN_IF_ERROR(WriteFileAtomically(public_path, key->public_key().ToPem(), 0644));
   }
-  auto impl = std::make_unique<Impl>();
-  impl->key = std::move(key);
-  return SigningKey(std::move(impl), std::move(pub));
+  return key;
 }
 
 Result<std::string> SigningKey::Sign(std::string_view message) const {

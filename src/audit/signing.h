@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "core/secret_bytes.h"
 
 namespace arca::audit {
 
@@ -55,6 +56,11 @@ class SigningKey {
   // that is not an Ed25519 private key, kUnavailable (with strerror) on I/O failure.
   static Result<SigningKey> LoadOrCreate(const std::string& path, const std::string& public_path,
                                          bool create_if_missing);
+  // From PKCS#8 PEM text (a key file's content, or a key unsealed from elsewhere).
+  // kInvalidParameter when it is not an Ed25519 private key.
+  static Result<SigningKey> FromPem(std::string_view pem);
+  // The private key as PKCS#8 PEM (to seal it elsewhere). kInternal only if OpenSSL fails.
+  Result<SecretBytes> ToPem() const;
 
   // The Ed25519 signature (64 bytes) of `message`. kInternal only if OpenSSL fails.
   Result<std::string> Sign(std::string_view message) const;

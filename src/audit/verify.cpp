@@ -1,18 +1,15 @@
 #include "audit/verify.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <cerrno>
 #include <charconv>
-#include <system_error>
 #include <utility>
 
 #include "audit/format.h"
 #include "audit/signing.h"
+#include "audit/storage.h"
 #include "core/json.h"
 #include "crypto/hash.h"
 
@@ -21,30 +18,6 @@ namespace arca::audit {
 namespace bj = boost::json;
 
 namespace {
-
-std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error(Code::kUnavailable, "cannot open " + path + ": " + ErrnoText(errno));
-  struct stat st {};
-  std::string out;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
-  char buf[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return Error(Code::kUnavailable, "cannot read " + path + ": " + ErrnoText(err));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
 
 struct Line {
   std::string text;
@@ -57,15 +30,20 @@ struct Line {
 // Reads the log's lines forward, across files, from (file, offset).
 class LineCursor {
  public:
-  LineCursor(const std::vector<LogFile>& files, std::size_t file, std::uint64_t offset,
-             std::uint64_t lines_before)
-      : files_(files), file_(file), pos_(offset), number_(lines_before) {}
+  LineCursor(const Storage& storage, std::string_view chain, const std::vector<LogFile>& files,
+             std::size_t file, std::uint64_t offset, std::uint64_t lines_before)
+      : storage_(storage),
+        chain_(chain),
+        files_(files),
+        file_(file),
+        pos_(offset),
+        number_(lines_before) {}
 
   // false at the end; error() tells a read failure from the end.
   bool Next(Line* out) {
     while (file_ < files_.size()) {
       if (!loaded_) {
-        auto content = ReadWholeFile(files_[file_].path);
+        auto content = storage_.ReadAll(chain_, files_[file_]);
         if (!content.ok()) {
           error_ = std::move(content).error();
           return false;
@@ -95,6 +73,8 @@ class LineCursor {
   const Status& error() const { return error_; }
 
  private:
+  const Storage& storage_;
+  std::string_view chain_;
   const std::vector<LogFile>& files_;
   std::size_t file_;
   std::uint64_t pos_;
@@ -218,9 +198,10 @@ struct Anchor {
 };
 
 // The last digest at or before `since`, if any.
-Result<std::optional<Anchor>> FindAnchor(const std::vector<LogFile>& files, TimePoint since) {
+Result<std::optional<Anchor>> FindAnchor(const Storage& storage, std::string_view chain_id,
+                                         const std::vector<LogFile>& files, TimePoint since) {
   std::optional<Anchor> anchor;
-  LineCursor cur(files, 0, 0, 0);
+  LineCursor cur(storage, chain_id, files, 0, 0, 0);
   Line line;
   std::uint64_t offset = 0;
   std::size_t file = 0;
@@ -252,11 +233,17 @@ Result<std::optional<Anchor>> FindAnchor(const std::vector<LogFile>& files, Time
 
 class Verifier {
  public:
-  Verifier(const VerifyOptions& options, std::vector<LogFile> files, VerifyReport& report)
-      : options_(options), files_(std::move(files)), report_(report) {}
+  Verifier(const Storage& storage, std::string_view chain, std::optional<TimePoint> since,
+           std::string key_location, std::vector<LogFile> files, VerifyReport& report)
+      : storage_(storage),
+        chain_(chain),
+        since_(since),
+        key_location_(std::move(key_location)),
+        files_(std::move(files)),
+        report_(report) {}
 
-  Status Run(std::optional<PublicKey> key, std::optional<Anchor> anchor) {
-    key_ = std::move(key);
+  Status Run(const PublicKey* key, std::optional<Anchor> anchor) {
+    key_ = key;
     std::size_t file = 0;
     std::uint64_t offset = 0, lines_before = 0;
     expected_ = 1;
@@ -273,7 +260,7 @@ class Verifier {
                               "), the last digest before --since");
     }
     report_.start_sequence = expected_;
-    LineCursor cur(files_, file, offset, lines_before);
+    LineCursor cur(storage_, chain_, files_, file, offset, lines_before);
     Line line;
     while (!report_.problem && cur.Next(&line)) Check(line);
     if (!cur.error().ok()) return cur.error().error();
@@ -362,9 +349,9 @@ class Verifier {
           line.text.substr(0, line.text.rfind(",\"arcaSequence\"")) + "}");
     } else {
       ++report_.events;
-      if (options_.since.has_value()) {
+      if (since_.has_value()) {
         std::optional<TimePoint> t = EventTimeOf(line.text);
-        if (t.has_value() && *t >= *options_.since) ++report_.events_since;
+        if (t.has_value() && *t >= *since_) ++report_.events_since;
       }
     }
     report_.ends_with_shutdown_digest = shutdown;
@@ -378,7 +365,7 @@ class Verifier {
 
   // Record s does not hold the hash of the line before it. The next line tells which one changed.
   void ReportEdited(const Line& line, std::uint64_t s) {
-    LineCursor look(files_, line.file, line.next_offset, line.number);
+    LineCursor look(storage_, chain_, files_, line.file, line.next_offset, line.number);
     Line next;
     std::optional<ChainFields> next_chain;
     const bool has_next = look.Next(&next) && next.complete;
@@ -408,7 +395,7 @@ class Verifier {
   }
 
   std::optional<Line> FindLater(const Line& from, std::uint64_t sequence) {
-    LineCursor look(files_, from.file, from.next_offset, from.number);
+    LineCursor look(storage_, chain_, files_, from.file, from.next_offset, from.number);
     Line l;
     while (look.Next(&l)) {
       std::optional<ChainFields> c = ParseChain(l.text);
@@ -420,9 +407,9 @@ class Verifier {
   bool CheckDigest(const Line& line, std::uint64_t s, bool* shutdown) {
     const std::string where =
         "digest record " + std::to_string(s) + " (" + Where(files_, line) + ")";
-    if (!key_.has_value()) {
+    if (key_ == nullptr) {
       Report(ProblemKind::kNoKey, line, s,
-             where + " cannot be checked: no public key at " + options_.public_key_path);
+             where + " cannot be checked: no public key at " + key_location_);
       return false;
     }
     std::optional<Digest> d = ParseDigest(line.text);
@@ -458,10 +445,13 @@ class Verifier {
     return true;
   }
 
-  const VerifyOptions& options_;
+  const Storage& storage_;
+  const std::string_view chain_;
+  const std::optional<TimePoint> since_;
+  const std::string key_location_;
   const std::vector<LogFile> files_;
   VerifyReport& report_;
-  std::optional<PublicKey> key_;
+  const PublicKey* key_ = nullptr;
   std::uint64_t expected_ = 1;
   std::string prev_hash_;
   std::uint64_t last_digest_ = 0;
@@ -498,30 +488,60 @@ std::string_view ProblemKindName(ProblemKind kind) {
   return "problem";
 }
 
-Result<VerifyReport> Verify(const VerifyOptions& options) {
+Result<VerifyReport> VerifyChain(const Storage& storage, std::string_view chain,
+                                 const PublicKey* key, std::optional<TimePoint> since,
+                                 const std::string& key_location) {
   VerifyReport report;
-  report.dir = options.dir;
-  report.since = options.since;
+  report.dir = storage.DescribeChain(chain);
+  report.chain = std::string(chain);
+  report.since = since;
+  ARCA_ASSIGN_OR_RETURN(std::vector<LogFile> files, storage.ListFiles(chain));
+  report.files = files.size();
+  if (key != nullptr) report.public_key_fingerprint = key->fingerprint();
+  std::optional<Anchor> anchor;
+  if (since.has_value()) {
+    ARCA_ASSIGN_OR_RETURN(anchor, FindAnchor(storage, chain, files, *since));
+  }
+  Verifier v(storage, chain, since,
+             key_location.empty() ? storage.PublicKeyLocation() : key_location, std::move(files),
+             report);
+  ARCA_RETURN_IF_ERROR(v.Run(key, std::move(anchor)));
+  return report;
+}
+
+Result<std::vector<VerifyReport>> VerifyStorage(const Storage& storage,
+                                                std::optional<TimePoint> since,
+                                                const std::string& public_key_path) {
+  std::optional<PublicKey> key;
+  if (!public_key_path.empty()) {
+    if (auto k = PublicKey::FromFile(public_key_path); k.ok()) {
+      key = std::move(k).value();
+    } else if (k.error().code() != Code::kNotFound) {
+      return std::move(k).error();
+    }
+  } else {
+    ARCA_ASSIGN_OR_RETURN(key, storage.LoadPublicKey());
+  }
+  ARCA_ASSIGN_OR_RETURN(std::vector<std::string> chains, storage.ListChains());
+  std::vector<VerifyReport> reports;
+  for (const std::string& chain : chains) {
+    ARCA_ASSIGN_OR_RETURN(VerifyReport r, VerifyChain(storage, chain, key ? &*key : nullptr,
+                                                      since, public_key_path));
+    reports.push_back(std::move(r));
+  }
+  return reports;
+}
+
+Result<VerifyReport> Verify(const VerifyOptions& options) {
   struct stat st {};
   if (::stat(options.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Error(Code::kNotFound, "no audit log directory at " + options.dir);
   }
-  ARCA_ASSIGN_OR_RETURN(std::vector<LogFile> files, ListLogFiles(options.dir));
-  report.files = files.size();
-  std::optional<PublicKey> key;
-  if (auto k = PublicKey::FromFile(options.public_key_path); k.ok()) {
-    report.public_key_fingerprint = k->fingerprint();
-    key = std::move(k).value();
-  } else if (k.error().code() != Code::kNotFound) {
-    return std::move(k).error();
-  }
-  std::optional<Anchor> anchor;
-  if (options.since.has_value()) {
-    ARCA_ASSIGN_OR_RETURN(anchor, FindAnchor(files, *options.since));
-  }
-  Verifier v(options, std::move(files), report);
-  ARCA_RETURN_IF_ERROR(v.Run(std::move(key), std::move(anchor)));
-  return report;
+  ARCA_ASSIGN_OR_RETURN(
+      std::unique_ptr<FileStorage> storage,
+      FileStorage::Open({options.dir, std::string(), options.public_key_path}, false));
+  ARCA_ASSIGN_OR_RETURN(std::optional<PublicKey> key, storage->LoadPublicKey());
+  return VerifyChain(*storage, "", key ? &*key : nullptr, options.since, std::string());
 }
 
 std::string FormatReport(const VerifyReport& r) {
@@ -559,6 +579,19 @@ std::string FormatReport(const VerifyReport& r) {
            std::to_string(r.events_since) + "\n";
   }
   for (const std::string& n : r.notes) out += "  note: " + n + "\n";
+  return out;
+}
+
+std::string FormatReports(const std::vector<VerifyReport>& reports) {
+  std::size_t failed = 0;
+  for (const VerifyReport& r : reports) failed += r.ok() ? 0 : 1;
+  std::string out;
+  if (reports.size() != 1) {
+    out = std::to_string(reports.size()) + " audit chains: ";
+    out += failed == 0 ? std::string("OK") : std::to_string(failed) + " FAILED";
+    out += "\n";
+  }
+  for (const VerifyReport& r : reports) out += FormatReport(r);
   return out;
 }
 

@@ -18,6 +18,10 @@
 // With `since`, checking starts at the last digest before that time (its signature vouches for the
 // chain up to it) and the report counts the events at or after it; without, at the first record.
 //
+// The checks run over a Storage (storage.h): the files of one directory (Verify), or every chain
+// of a storage, each on its own (VerifyStorage: with PostgreSQL, one chain per server replica;
+// each report names its chain, and the first problem of each chain is reported).
+//
 // Thread-safety: free functions; Verify reads the files without locking them (run it on a stopped
 // server's log, or accept that the newest lines may still be being written).
 
@@ -31,6 +35,9 @@
 #include "core/result.h"
 
 namespace arca::audit {
+
+class PublicKey;
+class Storage;
 
 struct VerifyOptions {
   std::string dir;              // DATA_DIR/audit
@@ -59,7 +66,8 @@ struct Problem {
 };
 
 struct VerifyReport {
-  std::string dir;
+  std::string dir;    // where the chain is: the directory, or the storage and chain
+  std::string chain;  // the chain's id ("" for the file storage)
   std::optional<Problem> problem;  // the first problem; none when the log checks out
   bool ok() const { return !problem.has_value(); }
 
@@ -83,8 +91,22 @@ struct VerifyReport {
 // the report.
 Result<VerifyReport> Verify(const VerifyOptions& options);
 
+// One chain of `storage`, its digests checked with `key` (nullptr: the first digest is kNoKey,
+// naming `key_location`, by default storage.PublicKeyLocation()). Errors as Verify.
+Result<VerifyReport> VerifyChain(const Storage& storage, std::string_view chain,
+                                 const PublicKey* key, std::optional<TimePoint> since,
+                                 const std::string& key_location = {});
+// Every chain of `storage`, in ListChains() order, with the storage's public key, or the one in
+// `public_key_path` when that is set. kUnavailable when the storage cannot be read, or the key
+// file exists but cannot be read.
+Result<std::vector<VerifyReport>> VerifyStorage(const Storage& storage,
+                                                std::optional<TimePoint> since,
+                                                const std::string& public_key_path = {});
+
 // The report as text for people, one fact per line; the first line says OK or names the problem.
 std::string FormatReport(const VerifyReport& report);
+// Several: a first line counting chains and failures (when there is not exactly one), then each.
+std::string FormatReports(const std::vector<VerifyReport>& reports);
 
 // --since: an ISO 8601 time ("2026-11-25T10:00:00Z"), a date ("2026-11-25", midnight UTC), or an
 // age before `now` ("30m", "24h", "7d"). kInvalidParameter otherwise.

@@ -21,7 +21,9 @@
 
 #include "audit/event.h"
 #include "audit/log.h"
+#include "audit/postgres_storage.h"
 #include "audit/query.h"
+#include "audit/storage.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -208,10 +210,27 @@ boost::json::object RotationRecord(const rotation::RotationEvent& e, const std::
 
 // The rotation engine's lease owner: stable across restarts of this server (so it resumes its own
 // rotations at once), different between servers on different hosts or data directories.
-std::string RotationOwner(const Config& config) {
-  char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-  return std::string(host) + ":" + config.data_dir;
+// The same string names this server's audit chain (audit::DefaultChainId).
+std::string RotationOwner(const Config& config) { return audit::DefaultChainId(config.data_dir); }
+
+// Where the audit log lives: with a PostgreSQL store, in PostgreSQL too (one chain per replica, the
+// signing key sealed with the master key), so losing a replica's disk loses no record; otherwise
+// in DATA_DIR/audit.
+Result<std::shared_ptr<audit::Storage>> OpenAuditStorage(const Config& config,
+                                                         const crypto::Keyring& keyring) {
+  const std::string url = StoreUrl(config);
+  if (store::IsPostgresUrl(url)) {
+    audit::PostgresStorageOptions o;
+    o.url = url;
+    o.keyring = &keyring;
+    ARCA_ASSIGN_OR_RETURN(std::unique_ptr<audit::PostgresStorage> s,
+                          audit::PostgresStorage::Open(std::move(o)));
+    return std::shared_ptr<audit::Storage>(std::move(s));
+  }
+  const audit::LogOptions o = audit::DefaultLogOptions(config.data_dir);
+  ARCA_ASSIGN_OR_RETURN(std::unique_ptr<audit::FileStorage> s,
+                        audit::FileStorage::Open({o.dir, o.key_path, o.public_key_path}));
+  return std::shared_ptr<audit::Storage>(std::move(s));
 }
 
 // The URL a rotator running on this host reaches this server at (AWS_ENDPOINT_URL of exec rotators).
@@ -397,12 +416,15 @@ int RunServer(Config config) {
   }  // the new key's secret (SecretBytes) is wiped here
 
   // The audit log: every call is recorded durably before its response goes out.
-  auto audit_log = audit::Log::Open(audit::DefaultLogOptions(config.data_dir));
+  auto audit_storage = OpenAuditStorage(config, **keyring);
+  auto audit_log = audit_storage.ok()
+                       ? audit::Log::Open(*audit_storage, audit::DefaultLogOptions(config.data_dir))
+                       : Result<std::unique_ptr<audit::Log>>(audit_storage.error());
   if (!audit_log.ok()) {
     log::Error("cannot open the audit log", {{"error", audit_log.error().ToLogString()}});
     return kExitFailure;
   }
-  audit::EventQuery audit_query((*audit_log)->dir());
+  audit::EventQuery audit_query(*audit_storage);
 
   metrics::Registry metrics;
   metrics.AddCollector([log = audit_log->get()](std::string& out) {
