@@ -289,6 +289,44 @@ void Log::AbandonForTest() {
   Stop();
 }
 
+Result<int> Log::SealAbandonedChains(
+    const std::function<Result<std::shared_ptr<Storage>>()>& open_storage,
+    const LogOptions& options, const std::string& own_chain) {
+  ARCA_ASSIGN_OR_RETURN(std::shared_ptr<Storage> lister, open_storage());
+  ARCA_ASSIGN_OR_RETURN(std::vector<std::string> chains, lister->ListChains());
+  int sealed = 0;
+  for (const std::string& chain : chains) {
+    if (chain == own_chain) continue;
+    ARCA_ASSIGN_OR_RETURN(std::shared_ptr<Storage> storage, open_storage());
+    LogOptions o = options;
+    o.chain = chain;
+    o.digest_interval = std::chrono::hours(1);  // the writer thread digests nothing by itself
+    auto opened = Open(std::move(storage), std::move(o));
+    if (!opened.ok()) {
+      if (opened.error().code() == Code::kPreconditionNotMet) continue;  // its writer is alive
+      return std::move(opened).error();
+    }
+    Log& l = **opened;
+    bool needs_digest = false;
+    {
+      std::lock_guard<std::mutex> lock(l.mu_);
+      // As Open's recovery left it: the writer thread has nothing queued and no digest due.
+      needs_digest = l.chain_.undigested > 0 && !l.failed_.load();
+      if (needs_digest) {
+        l.final_reason_ = "takeover";
+      } else {
+        l.abandon_ = true;  // nothing to seal: close without a digest
+      }
+    }
+    l.Stop();
+    if (needs_digest && l.digests_.load() > 0) {
+      log::Info("sealed the audit chain of a stopped server", {{"chain", chain}});
+      ++sealed;
+    }
+  }
+  return sealed;
+}
+
 void Log::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -346,7 +384,7 @@ void Log::Run() {
   if (!failed_.load() && chain_.sequence > 0) {
     Chain c = chain_;
     std::string buf;
-    if (AppendDigest("shutdown", c, buf).ok() && WriteAndSync(buf).ok()) {
+    if (AppendDigest(final_reason_, c, buf).ok() && WriteAndSync(buf).ok()) {
       c.file_size += buf.size();
       chain_ = c;
       bytes_ += buf.size();

@@ -143,6 +143,16 @@ class Log {
   // appends fail; the storage's writer lock is released when the Log is destroyed.
   void AbandonForTest();
 
+  // For the one replica that does the background work (several replicas on one storage): every
+  // chain other than `own_chain` whose writer is gone (its writer lock is free: the replica
+  // stopped or died) and that does not end with a digest gets one (reason "takeover", signed with
+  // the shared key), so a replica killed between two digests leaves no records that only the hash
+  // chain protects. `open_storage` makes a storage object per chain (one writer lock each).
+  // Returns how many chains were sealed; chains in use are skipped.
+  static Result<int> SealAbandonedChains(
+      const std::function<Result<std::shared_ptr<Storage>>()>& open_storage,
+      const LogOptions& options, const std::string& own_chain);
+
  private:
   struct Item {
     std::string json;  // the record; empty for a Flush() barrier
@@ -191,6 +201,7 @@ class Log {
   std::vector<Item> queue_;  // guarded by mu_
   bool stopping_ = false;    // guarded by mu_
   bool abandon_ = false;     // guarded by mu_: AbandonForTest()
+  std::string final_reason_ = "shutdown";  // the final digest's reason (set before Stop())
   Status health_;            // guarded by mu_
   std::atomic<bool> failed_{false};
   std::mutex stop_mu_;  // serialises Stop()'s join

@@ -420,6 +420,14 @@ int RunServer(Config config) {
   auto audit_log = audit_storage.ok()
                        ? audit::Log::Open(*audit_storage, audit::DefaultLogOptions(config.data_dir))
                        : Result<std::unique_ptr<audit::Log>>(audit_storage.error());
+  // With replicas, the one doing the background work may be sealing this chain (it found the
+  // chain's writer gone while this server was down): wait for it briefly.
+  for (int i = 0; i < 50 && store::IsPostgresUrl(store_url) && !audit_log.ok() &&
+                  audit_log.error().code() == Code::kPreconditionNotMet;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    audit_log = audit::Log::Open(*audit_storage, audit::DefaultLogOptions(config.data_dir));
+  }
   if (!audit_log.ok()) {
     log::Error("cannot open the audit log", {{"error", audit_log.error().ToLogString()}});
     return kExitFailure;
@@ -630,7 +638,14 @@ int RunServer(Config config) {
                      {"deleted KMS keys past their deletion date", [&] { return kms_service.PurgeDeletedKeys(); }},
                      {"rotated KMS keys", [&] { return kms_service.RotateDueKeys(); }},
                      {"pruned the change log",
-                      [&] { return secrets_service.PruneChanges(kChangeLogRetention, kChangeLogMinRows); }}},
+                      [&] { return secrets_service.PruneChanges(kChangeLogRetention, kChangeLogMinRows); }},
+                     {"sealed the audit chains of stopped servers",
+                      [&]() -> Result<int> {
+                        if (!store::IsPostgresUrl(store_url)) return 0;  // one chain, this server's
+                        return audit::Log::SealAbandonedChains(
+                            [&] { return OpenAuditStorage(config, **keyring); },
+                            audit::DefaultLogOptions(config.data_dir), RotationOwner(config));
+                      }}},
                     std::chrono::seconds(config.purge_interval_seconds),
                     [&leases] { return leases.Held("purge"); });
     rotation_engine.Start();

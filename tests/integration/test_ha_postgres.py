@@ -32,7 +32,8 @@ import unittest
 
 import botocore.exceptions
 
-from arca_harness import DEFAULT_ACCOUNT, ArcaServer, make_master_key_text, new_token, unique
+from arca_harness import (DEFAULT_ACCOUNT, ArcaServer, make_master_key_text, new_token, run_arca,
+                          unique)
 from pg_harness import PostgresCluster
 from test_change_stream import get_changes
 
@@ -352,6 +353,22 @@ class HighAvailabilityTest(unittest.TestCase):
         stored = {v["VersionId"] for v in self.clients[0].list_secret_version_ids(
             SecretId=name, IncludeDeprecated=True)["Versions"]}
         self.assertTrue(set(acked) <= stored, set(acked) - stored)
+        # The replica doing the background work seals the dead replica's audit chain: it ends
+        # with a digest (signed with the shared key), and every chain verifies.
+        chain = self.pg.sql(f"SELECT DISTINCT chain FROM audit_chunks WHERE chain LIKE "
+                            f"'%:{victim.data_dir}'", dbname="arca")
+        self.assertTrue(chain)
+
+        def last_line():
+            data = self.pg.sql(f"SELECT convert_from(data, 'UTF8') FROM audit_chunks WHERE "
+                               f"chain = '{chain}' ORDER BY file DESC, \"offset\" DESC LIMIT 1",
+                               dbname="arca")
+            return data.strip().splitlines()[-1]
+
+        wait_for(lambda: '"arcaRecordType":"Digest"' in last_line(), "the dead chain sealed",
+                 timeout=20)
+        rc, out, err = run_arca("audit", "verify", "--store", self.url)
+        self.assertEqual(rc, 0, out + err)
         # The others went on serving; the victim comes back on the same database.
         self.assertEqual(self.servers[1].get("/readyz").status, 200)
         victim.start()
