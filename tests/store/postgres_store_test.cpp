@@ -173,6 +173,21 @@ TEST_F(PostgresStoreTest, ReopeningMigratesNothingAgain) {
   EXPECT_EQ(*rows, "1");
 }
 
+// The URL's libpq parameters reach libpq: the test cluster has no TLS, so sslmode=require must
+// fail and sslmode=disable must work (a URL that asks for TLS never falls back to plain text).
+TEST_F(PostgresStoreTest, TheUrlsSslmodeIsHonoured) {
+  PostgresOptions require{db_.url + "?sslmode=require"};
+  require.listen = false;
+  auto refused = OpenPostgresStore(require);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Code::kUnavailable);
+  EXPECT_THAT(refused.error().ToLogString(), HasSubstr("SSL"));
+  PostgresOptions disable{db_.url + "?sslmode=disable&application_name=arca-test"};
+  disable.listen = false;
+  auto plain = OpenPostgresStore(disable);
+  ASSERT_TRUE(plain.ok()) << plain.error().ToLogString();
+}
+
 // ---- URLs: no server needed ----
 
 TEST(PostgresUrlTest, AnUnreachableServerIsUnavailableAndTheMessageHidesThePassword) {
