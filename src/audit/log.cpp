@@ -291,12 +291,13 @@ void Log::AbandonForTest() {
 
 Result<int> Log::SealAbandonedChains(
     const std::function<Result<std::shared_ptr<Storage>>()>& open_storage,
-    const LogOptions& options, const std::string& own_chain) {
+    const LogOptions& options, const std::string& own_chain,
+    const std::function<bool(const std::string& chain)>& gone) {
   ARCA_ASSIGN_OR_RETURN(std::shared_ptr<Storage> lister, open_storage());
   ARCA_ASSIGN_OR_RETURN(std::vector<std::string> chains, lister->ListChains());
   int sealed = 0;
   for (const std::string& chain : chains) {
-    if (chain == own_chain) continue;
+    if (chain == own_chain || !gone(chain)) continue;
     ARCA_ASSIGN_OR_RETURN(std::shared_ptr<Storage> storage, open_storage());
     LogOptions o = options;
     o.chain = chain;

@@ -144,14 +144,16 @@ class Log {
   void AbandonForTest();
 
   // For the one replica that does the background work (several replicas on one storage): every
-  // chain other than `own_chain` whose writer is gone (its writer lock is free: the replica
-  // stopped or died) and that does not end with a digest gets one (reason "takeover", signed with
-  // the shared key), so a replica killed between two digests leaves no records that only the hash
-  // chain protects. `open_storage` makes a storage object per chain (one writer lock each).
-  // Returns how many chains were sealed; chains in use are skipped.
+  // chain other than `own_chain` whose writer is gone and that does not end with a digest gets
+  // one (reason "takeover", signed with the shared key), so a replica killed between two digests
+  // leaves no records that only the hash chain protects. A writer is gone when `gone(chain)` says
+  // so (the caller knows whether that replica is alive) and its writer lock is free: a free lock
+  // alone also means a live writer that lost its database connection for a moment. `open_storage`
+  // makes a storage object per chain (one writer lock each). Returns how many chains were sealed.
   static Result<int> SealAbandonedChains(
       const std::function<Result<std::shared_ptr<Storage>>()>& open_storage,
-      const LogOptions& options, const std::string& own_chain);
+      const LogOptions& options, const std::string& own_chain,
+      const std::function<bool(const std::string& chain)>& gone);
 
  private:
   struct Item {

@@ -208,6 +208,11 @@ boost::json::object RotationRecord(const rotation::RotationEvent& e, const std::
   return record;
 }
 
+// The lease each server renews while it runs (+ its owner string), and how long the server doing
+// the background work must have held it without a gap before it seals others' audit chains.
+constexpr std::string_view kAliveLease = "alive:";
+constexpr auto kSealAfterHolding = std::chrono::seconds(6);
+
 // The rotation engine's lease owner: stable across restarts of this server (so it resumes its own
 // rotations at once), different between servers on different hosts or data directories.
 // The same string names this server's audit chain (audit::DefaultChainId).
@@ -359,6 +364,34 @@ Status CheckMasterKey(store::Store& store, const crypto::Keyring& keyring) {
   }
   if (wrote) ARCA_RETURN_IF_ERROR(txn->Commit());
   return OkStatus();
+}
+
+// The audit chains of servers that stopped: a chain is sealed only when its server's alive lease
+// can be taken (it was not renewed for the lease's TTL), and that lease is held while sealing so
+// the server, coming back, waits for the seal to finish.
+Result<int> SealStoppedServersChains(store::Store& store, const Config& config,
+                                     const crypto::Keyring& keyring, const Clock& clock) {
+  const std::string me = "sealer:" + RotationOwner(config);
+  std::vector<std::string> taken;
+  auto gone = [&](const std::string& chain) {
+    auto txn = store.Begin(store::TxnMode::kWrite);
+    if (!txn.ok()) return false;
+    auto claimed = (*txn)->ClaimLease(std::string(kAliveLease) + chain, me,
+                                      ToUnixMillis(clock.Now()), 60'000);
+    if (!claimed.ok() || !*claimed || !(*txn)->Commit().ok()) return false;
+    taken.push_back(std::string(kAliveLease) + chain);
+    return true;
+  };
+  auto sealed = audit::Log::SealAbandonedChains(
+      [&] { return OpenAuditStorage(config, keyring); }, audit::DefaultLogOptions(config.data_dir),
+      RotationOwner(config), gone);
+  if (!taken.empty()) {
+    if (auto txn = store.Begin(store::TxnMode::kWrite); txn.ok()) {
+      for (const auto& name : taken) (void)(*txn)->ReleaseLease(name, me);
+      (void)(*txn)->Commit();
+    }
+  }
+  return sealed;
 }
 
 int RunServer(Config config) {
@@ -614,7 +647,9 @@ int RunServer(Config config) {
   rotation::EngineOptions rotation_options;
   rotation_options.owner = RotationOwner(config);
   // Several servers on one store: one of them runs the purge and the rotations at a time.
-  LeaseKeeper leases(**store, rotation_options.owner, {"purge", "rotation"}, clock);
+  // "alive:OWNER" says this server is running (its audit chain is not to be sealed by another).
+  LeaseKeeper leases(**store, rotation_options.owner,
+                     {"purge", "rotation", std::string(kAliveLease) + rotation_options.owner}, clock);
   rotation_options.gate = [&leases] { return leases.Held("rotation"); };
   rotation_options.retry_backoff = std::chrono::seconds(config.rotation_retry_seconds);
   // A step may run as long as its rotator's timeout: the lease must outlast it.
@@ -642,9 +677,10 @@ int RunServer(Config config) {
                      {"sealed the audit chains of stopped servers",
                       [&]() -> Result<int> {
                         if (!store::IsPostgresUrl(store_url)) return 0;  // one chain, this server's
-                        return audit::Log::SealAbandonedChains(
-                            [&] { return OpenAuditStorage(config, **keyring); },
-                            audit::DefaultLogOptions(config.data_dir), RotationOwner(config));
+                        // Only after holding the work long enough that every live server has
+                        // renewed its alive lease since the store was last out of reach.
+                        if (leases.HeldFor("purge") < kSealAfterHolding) return 0;
+                        return SealStoppedServersChains(**store, config, **keyring, clock);
                       }}},
                     std::chrono::seconds(config.purge_interval_seconds),
                     [&leases] { return leases.Held("purge"); });

@@ -26,6 +26,14 @@ bool LeaseKeeper::Held(std::string_view name) const {
   return clock_.Now() - it->second < options_.ttl - options_.renew;
 }
 
+std::chrono::milliseconds LeaseKeeper::HeldFor(std::string_view name) const {
+  if (!Held(name)) return std::chrono::milliseconds(0);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = period_start_.find(name);
+  if (it == period_start_.end()) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - it->second);
+}
+
 void LeaseKeeper::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -77,9 +85,15 @@ void LeaseKeeper::RenewAll() {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, mine] : got) {
     if (mine) {
+      // A claim more than two renewals after the last one starts a new period of holding.
+      auto last = held_since_.find(name);
+      if (last == held_since_.end() || started - last->second > 2 * options_.renew) {
+        period_start_[name] = started;
+      }
       held_since_[name] = started;  // the lease runs from before the claim was sent
     } else {
       held_since_.erase(name);
+      period_start_.erase(name);
     }
     bool& was = reported_[name];
     if (mine != was) {

@@ -39,6 +39,9 @@ class LeaseKeeper {
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
 
   bool Held(std::string_view name) const;
+  // How long `name` has been held without a gap (a missed renewal starts a new period); zero when
+  // it is not held.
+  std::chrono::milliseconds HeldFor(std::string_view name) const;
   const std::string& owner() const { return owner_; }
   // Releases the leases and stops renewing. Idempotent.
   void Stop();
@@ -57,6 +60,7 @@ class LeaseKeeper {
   std::condition_variable cv_;
   bool stopping_ = false;                                       // GUARDED_BY(mu_)
   std::map<std::string, TimePoint, std::less<>> held_since_;   // GUARDED_BY(mu_): last claim
+  std::map<std::string, TimePoint, std::less<>> period_start_;  // GUARDED_BY(mu_): see HeldFor
   std::map<std::string, bool, std::less<>> reported_;          // loop thread only
   std::thread thread_;  // last: starts after the members above exist
 };

@@ -22,10 +22,6 @@ namespace bj = boost::json;
 using testing::Backend;
 using testing::SampleRecord;
 
-// One PostgreSQL cluster per test process, stopped at exit.
-[[maybe_unused]] ::testing::Environment* const kPostgresEnvironment =
-    ::testing::AddGlobalTestEnvironment(new testing::PostgresEnvironment);
-
 constexpr std::int64_t kT0 = 1795600800;  // 2026-11-25T10:00:00Z
 TimePoint At(std::int64_t s) { return TimePoint(std::chrono::seconds(s)); }
 

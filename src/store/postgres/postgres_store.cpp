@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -476,6 +477,12 @@ class Listener {
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
+  // Waits until the first LISTEN is in place (commits after it are heard), at most `timeout`.
+  bool WaitReady(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(ready_mu_);
+    return ready_cv_.wait_for(lock, timeout, [this] { return ready_; });
+  }
+
  private:
   void Run() {
     auto backoff = std::chrono::milliseconds(100);
@@ -507,6 +514,11 @@ class Listener {
     Observe(*state_, heads.first, heads.second);
     if (connected_once_) log::Info("change listener reconnected to PostgreSQL", {});
     connected_once_ = true;
+    {
+      std::lock_guard<std::mutex> lock(ready_mu_);
+      ready_ = true;
+    }
+    ready_cv_.notify_all();
     const int sock = PQsocket(conn->conn());
     while (!stopping_.load()) {
       pollfd fds[2] = {{sock, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
@@ -547,6 +559,9 @@ class Listener {
   int wake_fd_ = -1;
   std::atomic<bool> stopping_{false};
   bool connected_once_ = false;  // listener thread only
+  std::mutex ready_mu_;
+  std::condition_variable ready_cv_;
+  bool ready_ = false;  // GUARDED_BY(ready_mu_): LISTEN is in place
   std::thread thread_;
 };
 
@@ -648,7 +663,14 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options)
                                             std::move(conn), heads.first, heads.second,
                                             options.max_idle_connections, options.writer_wait);
   std::unique_ptr<Listener> listener;
-  if (options.listen) listener = std::make_unique<Listener>(options.url, state);
+  if (options.listen) {
+    listener = std::make_unique<Listener>(options.url, state);
+    // So that a commit through another replica right after this returns is heard; if the
+    // database is slow to take a second connection, the listener catches up once it is in.
+    if (!listener->WaitReady(std::chrono::seconds(10))) {
+      log::Warn("the change listener is not connected yet; it catches up when it is", {});
+    }
+  }
   std::unique_ptr<Store> store = std::make_unique<PostgresStore>(
       std::move(state), PostgresDialect::Options{options.writer_wait}, std::move(listener));
   return store;

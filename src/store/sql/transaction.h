@@ -113,9 +113,13 @@ class StoreState {
     std::erase_if(listeners_, [id](const auto& entry) { return entry.first == id; });
   }
   // Tells every listener about a commit that wrote change rows up to `latest_change`.
+  // Each sequence is told once: with PostgreSQL both the committing thread and the listener thread
+  // (receiving the commit's own NOTIFY) report it, whichever comes first.
   void NotifyCommit(std::uint64_t latest_change) {
     NoteChange(latest_change);
     std::lock_guard<std::mutex> lock(listeners_mu_);
+    if (latest_change <= notified_) return;
+    notified_ = latest_change;
     for (const auto& [id, listener] : listeners_) listener(latest_change);
   }
 
@@ -138,6 +142,7 @@ class StoreState {
   std::atomic<std::uint64_t> sequence_;
   std::atomic<std::uint64_t> latest_change_;
   std::mutex listeners_mu_;  // held while listeners run: RemoveListener waits for them
+  std::uint64_t notified_ = 0;  // GUARDED_BY(listeners_mu_): the newest sequence told
   std::uint64_t last_listener_id_ = 0;                                   // GUARDED_BY(listeners_mu_)
   std::vector<std::pair<std::uint64_t, CommitListener>> listeners_;     // GUARDED_BY(listeners_mu_)
 };
@@ -1216,15 +1221,21 @@ class SqlStore : public Store {
       return Error(Code::kUnavailable, "The database is busy; try again later",
                    "timed out waiting for the write transaction of another thread");
     }
-    Result<std::unique_ptr<Connection>> acquired = state_->Acquire();
-    if (!acquired.ok()) {
-      if (write) state_->UnlockWriter();
-      return std::move(acquired).error();
-    }
-    std::unique_ptr<Connection> conn = std::move(acquired).value();
-    Status begun = Dialect::StartTransaction(*conn, mode, options_);
-    if (!begun.ok()) {
-      state_->Release(std::move(conn));  // closed instead when still inside a transaction
+    std::unique_ptr<Connection> conn;
+    for (int attempt = 0;; ++attempt) {
+      Result<std::unique_ptr<Connection>> acquired = state_->Acquire();
+      if (!acquired.ok()) {
+        if (write) state_->UnlockWriter();
+        return std::move(acquired).error();
+      }
+      conn = std::move(acquired).value();
+      Status begun = Dialect::StartTransaction(*conn, mode, options_);
+      if (begun.ok()) break;
+      // An idle pooled connection may have died meanwhile (the database restarted): it is
+      // dropped, and one more connection is tried before the caller hears of it.
+      const bool broken = !conn->Reusable();
+      state_->Release(std::move(conn));  // closed instead when it cannot be reused
+      if (broken && attempt == 0 && begun.error().code() == Code::kUnavailable) continue;
       if (write) state_->UnlockWriter();
       return std::move(begun).error();
     }
