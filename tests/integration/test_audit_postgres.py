@@ -18,7 +18,7 @@ import shutil
 import unittest
 
 from arca_harness import ArcaServer, make_master_key_text, run_arca, unique
-from test_rotation_postgres import PostgresCluster, have_postgres
+from pg_harness import PostgresCluster, have_postgres
 
 
 @unittest.skipUnless(have_postgres(), "PostgreSQL 15 (initdb) or psql not installed")

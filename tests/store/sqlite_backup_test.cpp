@@ -15,24 +15,12 @@
 
 #include "store/sqlite/schema.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/store_test_util.h"
 
 namespace arca::store {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define ASSERT_OK(expr)                                                          \
-  do {                                                                           \
-    auto&& status_ = (expr);                                                     \
-    ASSERT_TRUE(status_.ok()) << #expr << ": " << status_.error().ToLogString(); \
-  } while (0)
-
-#define EXPECT_CODE(expr, code_)                                               \
-  do {                                                                         \
-    auto&& status_ = (expr);                                                   \
-    ASSERT_FALSE(status_.ok()) << #expr << " succeeded";                       \
-    EXPECT_EQ(status_.error().code(), code_) << status_.error().ToLogString(); \
-  } while (0)
 
 std::string SecretId(int i) { return "s" + std::to_string(100000 + i); }
 
