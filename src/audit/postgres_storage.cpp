@@ -11,6 +11,7 @@
 #include "core/strings.h"
 #include "crypto/hash.h"
 #include "crypto/keyring.h"
+#include "store/postgres/connection.h"
 
 namespace arca::audit {
 
@@ -34,8 +35,6 @@ const std::int64_t kSchemaLockKey = LockKey("arca-audit-schema");
 
 // libpq's messages end in a newline and may have several lines ("...\nDETAIL: ...").
 std::string Trim(std::string_view s) { return OneLine(std::string(TrimSpace(s))); }
-
-void IgnoreNotice(void* /*arg*/, const char* /*message*/) {}
 
 class PgResult {
  public:
@@ -188,19 +187,16 @@ CREATE TABLE IF NOT EXISTS audit_signing_key (
 
 // ---- connections --------------------------------------------------------------------------------
 
+// The store's libpq connection (its connect defaults, keepalives and notice handling), used here
+// with ad-hoc statements.
 class PostgresStorage::Conn {
  public:
-  explicit Conn(PGconn* c) : c_(c) {}
-  ~Conn() {
-    if (c_ != nullptr) PQfinish(c_);
-  }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-  PGconn* get() const { return c_; }
-  bool bad() const { return c_ == nullptr || PQstatus(c_) != CONNECTION_OK; }
+  explicit Conn(std::unique_ptr<store::pg::Connection> c) : c_(std::move(c)) {}
+  PGconn* get() const { return c_->conn(); }
+  bool bad() const { return PQstatus(c_->conn()) != CONNECTION_OK; }
 
  private:
-  PGconn* c_;
+  std::unique_ptr<store::pg::Connection> c_;
 };
 
 std::string PostgresTarget(const std::string& url) {
@@ -280,20 +276,13 @@ std::string PostgresStorage::PublicKeyLocation() const {
 }
 
 Result<std::unique_ptr<PostgresStorage::Conn>> PostgresStorage::Connect() const {
-  // Defaults first: the URL's own settings (expanded from dbname) override them.
-  const char* keys[] = {"connect_timeout",  "keepalives_idle", "keepalives_interval",
-                        "keepalives_count", "application_name", "dbname",
-                        nullptr};
-  const char* values[] = {"5", "10", "5", "3", "arca-audit", options_.url.c_str(), nullptr};
-  PGconn* raw = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-  if (raw == nullptr) return Error(Code::kInternal, "libpq could not allocate a connection");
-  auto conn = std::make_unique<Conn>(raw);
-  if (PQstatus(raw) != CONNECTION_OK) {
-    return Error(Code::kUnavailable, "cannot connect to PostgreSQL " + target_ + ": " +
-                                         Redact(Trim(PQerrorMessage(raw))));
+  auto conn = store::pg::Connection::Open(options_.url, "arca-audit");
+  if (!conn.ok()) {
+    // The detail says where and libpq's reason ("cannot connect to PostgreSQL at HOST:PORT:
+    // ..."); Redact cuts the password should a message ever quote the connection string.
+    return Error(Code::kUnavailable, Redact(Trim(conn.error().detail())));
   }
-  PQsetNoticeProcessor(raw, &IgnoreNotice, nullptr);
-  return conn;
+  return std::make_unique<Conn>(std::move(conn).value());
 }
 
 Result<std::unique_ptr<PostgresStorage::Conn>> PostgresStorage::Acquire() const {

@@ -76,6 +76,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo
     const char* port = PQport(conn);
     if (host != nullptr && *host != '\0') where = std::string(" at ") + host;
     if (port != nullptr && *port != '\0') where += std::string(":") + port;
+    const char* db = PQdb(conn);
+    if (db != nullptr && *db != '\0') where += std::string("/") + db;
     std::string msg = PrimaryMessage(nullptr, conn);
     PQfinish(conn);
     g_errors.fetch_add(1, std::memory_order_relaxed);

@@ -1,7 +1,8 @@
 #pragma once
-// Internal to the PostgreSQL store: one libpq connection with its prepared statements, a statement
-// handle with the same shape as the SQLite store's (so store/sql/transaction.h drives both), and
-// the mapping from SQLSTATEs to arca errors.
+// The PostgreSQL store's libpq layer: one connection with its prepared statements (also what the
+// audit log's PostgreSQL storage connects with), a statement handle with the same shape as the
+// SQLite store's (so store/sql/transaction.h drives both), and the mapping from SQLSTATEs to arca
+// errors.
 //
 // Parameters are sent as text (integers in decimal) or, for bytes, in binary format; results come
 // back as text and bytea columns are decoded from PostgreSQL's hex form. Ciphertext only: the store
