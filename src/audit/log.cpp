@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <future>
+#include <limits>
 #include <utility>
 
 #include "audit/format.h"
@@ -85,6 +86,7 @@ Result<std::unique_ptr<Log>> Log::Open(std::shared_ptr<Storage> storage, LogOpti
   if (options.max_file_bytes < 4096) options.max_file_bytes = 4096;
   if (options.digest_every_records == 0) options.digest_every_records = 1;
   if (options.fault_hook) storage->set_fault_hook(options.fault_hook);
+  storage->SetPrefill(options.max_file_bytes, options.prefill_after);
   // One writer per chain: a second writer would fork it.
   ARCA_RETURN_IF_ERROR(storage->LockWriter(options.chain));
   ARCA_ASSIGN_OR_RETURN(SigningKey key, storage->LoadOrCreateSigningKey());
@@ -120,17 +122,27 @@ Status Log::Recover() {
   }
   chain_.file_index = files.back().index;
 
-  // The partial final line, if any, is cut off (it was never acknowledged) and recorded.
+  // The partial final line, if any, is cut off (it was never acknowledged) and recorded. In a
+  // pre-filled file the records end at the first NUL; a crash in the middle of a write there can
+  // also leave a hole of zeros with more of that write after it, which goes too.
   std::string recovery;
   {
     LogFile& last = files.back();
+    ARCA_ASSIGN_OR_RETURN(std::optional<std::uint64_t> nul, storage_->FindNul(last, 0));
     ReverseLineReader r;
-    ARCA_RETURN_IF_ERROR(r.Open(*storage_, options_.chain, last));
-    if (r.partial_tail_bytes() > 0) {
-      const std::uint64_t keep = r.size() - r.partial_tail_bytes();
-      auto tail_or = storage_->Read(options_.chain, last, keep, r.partial_tail_bytes());
+    ARCA_RETURN_IF_ERROR(r.Open(*storage_, options_.chain, last, nul));
+    const std::uint64_t keep = r.size() - r.partial_tail_bytes();
+    std::string tail;
+    if (r.partial_tail_bytes() > 0 || nul.has_value()) {
+      auto tail_or = storage_->Read(options_.chain, last, keep,
+                                    nul.has_value() ? std::numeric_limits<std::uint64_t>::max()
+                                                    : r.partial_tail_bytes());
       if (!tail_or.ok()) return std::move(tail_or).error();
-      const std::string tail = std::move(tail_or).value();
+      tail = std::move(tail_or).value();
+      const std::size_t tail_end = tail.find_last_not_of('\0');  // padding is not discarded
+      tail.resize(tail_end == std::string::npos ? 0 : tail_end + 1);
+    }
+    if (!tail.empty()) {
       if (Status s = storage_->Truncate(last, keep); !s.ok()) {
         return Error(Code::kUnavailable, "cannot cut the partial last line of " + Where(last) +
                                              ": " + s.error().message());
@@ -216,7 +228,7 @@ void Log::Append(bj::object record, DurableCallback on_durable) {
 
 void Log::AppendSerialized(std::string record_json, DurableCallback on_durable) {
   if (record_json.size() < 2 || record_json.front() != '{' || record_json.back() != '}' ||
-      record_json.find('\n') != std::string::npos) {
+      record_json.find_first_of(std::string_view("\n\0", 2)) != std::string::npos) {
     if (on_durable)
       on_durable(
           Error(Code::kInvalidParameter, "an audit record must be one JSON object on one line"));
@@ -393,6 +405,15 @@ void Log::Run() {
       ++batches_;
     }
   }
+  if (!failed_.load()) CloseFile();
+}
+
+void Log::CloseFile() {
+  // A stopped log's files are plain JSON lines: the padding of a pre-filled file goes.
+  if (Status s = storage_->Close(CurrentFile(), chain_.file_size); !s.ok()) {
+    log::Warn("audit log: cannot cut the padding off a finished file",
+              {{"file", Where(CurrentFile())}, {"error", s.error().ToLogString()}});
+  }
 }
 
 void Log::AppendLine(std::string_view record_json, Chain& c, std::string& buf) {
@@ -446,6 +467,7 @@ Status Log::WriteAndSync(const std::string& buf) {
 }
 
 Status Log::Rotate(Chain& c) {
+  CloseFile();  // chain_ is c: its records are durable
   auto next = storage_->CreateFile(c.file_index + 1);
   if (!next.ok()) return std::move(next).error();
   c.file_index = next->index;
@@ -485,6 +507,18 @@ void Log::WriteBatch(std::vector<Item>& batch) {
     return OkStatus();
   };
 
+  if (c.file_size > 0 && storage_->PrefersNewFile()) {
+    // A pre-filled file is ready and this one is appended to: move on now.
+    if (c.undigested > 0) {
+      status = AppendDigest("rotate", c, buf);
+      if (status.ok()) ++pending_digests;
+    }
+    if (status.ok() && !buf.empty()) status = commit();
+    if (status.ok()) {
+      status = Rotate(c);
+      rotate_pending_ = !status.ok();
+    }
+  }
   for (std::size_t i = 0; i < batch.size() && status.ok(); ++i) {
     const std::string& json = batch[i].json;
     if (json.empty()) continue;  // a Flush() barrier

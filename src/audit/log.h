@@ -78,6 +78,9 @@ struct LogOptions {
   // batch then holds every request in flight instead of the few that arrived first.
   std::chrono::microseconds gather_max{300};
   std::chrono::milliseconds retry_interval{1000};
+  // Pre-filled files (storage.h): prepared once the current file holds this many bytes, i.e.
+  // under sustained load only (0: never).
+  std::uint64_t prefill_after = std::uint64_t{1} << 20;
   const Clock* clock = &SystemClock::Instance();
   // Test hook, installed on the storage (Storage::set_fault_hook): consulted before each "write",
   // "sync" and "create" (a new file); a non-OK status is taken as that operation's failure.
@@ -180,6 +183,7 @@ class Log {
   // Appends `buf` to the current file, durably.
   Status WriteAndSync(const std::string& buf);
   Status Rotate(Chain& c);
+  void CloseFile();  // the current file is finished (Storage::Close)
   Status TryHeal();
   void Fail(const Error& error);
   void Refuse(DurableCallback& done) const;

@@ -18,6 +18,7 @@
 // writer methods; the writer methods (LockWriter, Append, Truncate, CreateFile, set_fault_hook)
 // are called by one thread (the Log's writer) at a time.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -25,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "audit/format.h"
@@ -74,8 +76,8 @@ class Storage {
   // until the storage loses it, which a later write then reports): kPreconditionNotMet when
   // another writer, in any process, holds it. The other writer methods act on that chain.
   virtual Status LockWriter(std::string_view chain) = 0;
-  // Appends `data` (whole lines) at byte `offset` of `file` (its current durable size) and makes
-  // it durable before returning OK. On failure nothing is acknowledged; the caller must
+  // Writes `data` (whole lines) at byte `offset` of `file` (the end of its records, which is its
+  // size unless it is pre-filled) and makes it durable before returning OK. On failure nothing is acknowledged; the caller must
   // Truncate back to `offset` before writing again.
   virtual Status Append(const LogFile& file, std::uint64_t offset, std::string_view data) = 0;
   // Cuts `file` (the chain's last file) back to `size` bytes, durably.
@@ -83,6 +85,23 @@ class Storage {
   // Starts the next file of the chain, empty (durably, where that means something);
   // kAlreadyExists when it exists already, kUnavailable on I/O failure.
   virtual Result<LogFile> CreateFile(std::uint64_t index) = 0;
+  // The writer is done with `file`, whose content is its first `size` bytes: whatever the
+  // storage keeps after them (the file storage's padding) goes, durably.
+  virtual Status Close(const LogFile& /*file*/, std::uint64_t /*size*/) { return OkStatus(); }
+
+  // Pre-filling, for storages where appending costs more than overwriting (the file storage):
+  // files of `file_bytes` are prepared ahead, once the current file holds `after_bytes`
+  // (0: never). PrefersNewFile() is true while the current file is not pre-filled and a
+  // pre-filled one is ready: the writer then rotates early.
+  virtual void SetPrefill(std::uint64_t /*file_bytes*/, std::uint64_t /*after_bytes*/) {}
+  virtual bool PrefersNewFile() const { return false; }
+  // For the writer's recovery: the offset of the first NUL byte of `file` at or after `from`,
+  // nullopt when there is none. In a pre-filled file that is where its padding starts, or an
+  // earlier hole of zeros that a crash left inside a torn write. Storages that never pad have none.
+  virtual Result<std::optional<std::uint64_t>> FindNul(const LogFile& /*file*/,
+                                                       std::uint64_t /*from*/) const {
+    return std::optional<std::uint64_t>();
+  }
 
   void set_fault_hook(FaultHook hook) { fault_hook_ = std::move(hook); }
 
@@ -93,8 +112,22 @@ class Storage {
   FaultHook fault_hook_;
 };
 
-// Today's files: one chain, whatever its name (ListChains says ""). `dir` is DATA_DIR/audit (created 0700 by Open when absent), `key_path` and
-// `public_key_path` DATA_DIR/audit.{key,pub} (see signing.h).
+// Today's files: one chain, whatever its name (ListChains says ""). `dir` is DATA_DIR/audit
+// (created 0700 by Open when absent), `key_path` and `public_key_path` DATA_DIR/audit.{key,pub}
+// (see signing.h).
+//
+// Pre-filled files. On ext4, an fdatasync after an append must also commit the file's new size
+// through the journal; an fdatasync after overwriting blocks that are already written commits
+// only the data. Under load (server and clients busy on the cores) the first costs about twice
+// the second here. So, under sustained load, the writer's files are made ahead of time by a
+// background thread ("arca-audit-fill"): DIR/audit-spare.tmp, `file_bytes` of zeros, synced, and
+// renamed into place at the next rotation. The active file is then its records followed by NUL
+// bytes (records never contain one: JSON escapes it). Readers see only the records: ListFiles
+// reports the size before the padding, ReadAll leaves the padding out. A file is cut back to its
+// records when the writer moves on or stops (Close); only a server that crashed leaves padding,
+// and its next writer finds the records' end again (a crash may leave a hole of zeros inside
+// the last, unacknowledged write: Log::Open cuts the tail back to the last complete line before
+// the first NUL).
 struct FileStorageOptions {
   std::string dir;
   std::string key_path;
@@ -126,18 +159,38 @@ class FileStorage final : public Storage {
   Status Append(const LogFile& file, std::uint64_t offset, std::string_view data) override;
   Status Truncate(const LogFile& file, std::uint64_t size) override;
   Result<LogFile> CreateFile(std::uint64_t index) override;
+  Result<std::string> ReadAll(std::string_view chain, const LogFile& file) const override;
+  Status Close(const LogFile& file, std::uint64_t size) override;
+  void SetPrefill(std::uint64_t file_bytes, std::uint64_t after_bytes) override;
+  bool PrefersNewFile() const override;
+
+  Result<std::optional<std::uint64_t>> FindNul(const LogFile& file,
+                                               std::uint64_t from) const override;
 
  private:
   explicit FileStorage(FileStorageOptions options) : options_(std::move(options)) {}
   std::string PathOf(std::uint64_t index) const;
-  // The open append descriptor of file `index`, opening it when needed.
-  Result<int> AppendFd(std::uint64_t index);
+  std::string SparePath() const { return options_.dir + "/audit-spare.tmp"; }
+  // The open write descriptor of file `index`, opening it when needed.
+  Result<int> WriteFd(std::uint64_t index);
+  void MaybeStartSpare(std::uint64_t end);
+  void MakeSpare();  // the fill thread
+  void StopSpare();
 
   const FileStorageOptions options_;
   int lock_fd_ = -1;  // DIR/LOCK, flock'ed: one writer per directory
   // Writer state (writer thread only).
-  int fd_ = -1;                 // O_APPEND descriptor of file fd_index_
-  std::uint64_t fd_index_ = 0;  // 0: none
+  int fd_ = -1;                  // descriptor of file fd_index_
+  std::uint64_t fd_index_ = 0;   // 0: none
+  std::uint64_t fd_bytes_ = 0;   // its size on disk, padding included
+  std::uint64_t fd_end_ = 0;     // the end of the last write to it
+  std::uint64_t prefill_bytes_ = 0;
+  std::uint64_t prefill_after_ = 0;
+  // The spare file, shared by the writer and the fill thread.
+  std::thread spare_thread_;
+  std::atomic<bool> spare_busy_{false};   // the fill thread is making it
+  std::atomic<bool> spare_ready_{false};  // made and synced
+  std::atomic<bool> spare_stop_{false};
 };
 
 }  // namespace arca::audit

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
+#include <future>
 #include <latch>
 #include <mutex>
 #include <set>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "audit/format.h"
+#include "audit/storage.h"
 #include "audit/verify.h"
 #include "audit_testing.h"
 #include "crypto/hash.h"
@@ -402,6 +404,163 @@ TEST(AuditLog, RecordsAreOneLineAndKeepNoCallerChainMembers) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(Seq(lines[0]), 1u);
   EXPECT_EQ(Parse(lines[0]).at("userAgent"), "multi\nline\nagent");
+}
+
+// ---- pre-filled files ---------------------------------------------------------------------------
+
+std::uint64_t DiskBytes(const std::string& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<std::uint64_t>(n);
+}
+
+// The last file's records and its size on disk, as a reader sees them.
+std::pair<LogFile, std::uint64_t> LastFile(const std::string& data_dir) {
+  const LogOptions o = DefaultLogOptions(data_dir);
+  auto storage = FileStorage::Open({o.dir, o.key_path, o.public_key_path}, false);
+  EXPECT_TRUE(storage.ok());
+  auto files = (*storage)->ListFiles("");
+  EXPECT_TRUE(files.ok());
+  EXPECT_FALSE(files->empty());
+  return {files->back(), DiskBytes(files->back().path)};
+}
+
+LogOptions PrefillOptions(const std::string& data_dir) {
+  LogOptions o = TestOptions(data_dir);
+  o.max_file_bytes = 16384;
+  o.prefill_after = 2048;
+  return o;
+}
+
+// Appends until the active file is pre-filled (bigger on disk than its records); the count.
+int AppendUntilPrefilled(Log& log, int first) {
+  for (int i = 0; i < 4000; ++i) {
+    EXPECT_TRUE(log.AppendAndWait(SampleRecord(At(1795600800 + first + i))).ok());
+    auto [file, disk] = LastFile(log.dir().substr(0, log.dir().size() - 6));
+    if (disk > file.size + 1024) return i + 1;
+    if (i % 50 == 49) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ADD_FAILURE() << "no file was pre-filled";
+  return 4000;
+}
+
+void ExpectPlainJsonLines(const std::string& data_dir) {
+  auto files = ListLogFiles(data_dir + "/audit");
+  ASSERT_TRUE(files.ok());
+  for (const LogFile& f : *files) {
+    const std::string bytes = ReadFile(f.path);
+    EXPECT_EQ(bytes.find('\0'), std::string::npos) << f.path;
+    if (!bytes.empty()) {
+      EXPECT_EQ(bytes.back(), '\n') << f.path;
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(data_dir + "/audit/audit-spare.tmp"));
+}
+
+TEST(AuditLog, PrefilledFilesUnderLoadKeepTheChainAndEndAsPlainLines) {
+  TempDir tmp;
+  int events = 0;
+  {
+    auto log = Log::Open(PrefillOptions(tmp.path()));
+    ASSERT_TRUE(log.ok()) << log.error().ToLogString();
+    events += AppendUntilPrefilled(**log, 0);
+    // While it runs, the active file is records then NUL padding; readers see the records.
+    auto [file, disk] = LastFile(tmp.path());
+    const std::string bytes = ReadFile(file.path);
+    ASSERT_EQ(bytes.size(), disk);
+    EXPECT_EQ(bytes.find('\0'), file.size);
+    EXPECT_EQ(bytes.find_first_not_of('\0', file.size), std::string::npos);
+    if (file.size > 0) {
+      EXPECT_EQ(bytes[file.size - 1], '\n');
+    }
+    ExpectVerifies(tmp.path());
+    for (int i = 0; i < 100; ++i, ++events)
+      ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795601800 + i))).ok());
+  }
+  ExpectPlainJsonLines(tmp.path());
+  ExpectVerifies(tmp.path());
+  auto report = Verify(DefaultVerifyOptions(tmp.path()));
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->events, static_cast<std::uint64_t>(events));
+  EXPECT_EQ(report->recoveries, 0u);
+  EXPECT_GE(report->files, 3u);
+}
+
+TEST(AuditLog, CrashWithAPrefilledFileContinuesInIt) {
+  TempDir tmp;
+  int events = 0;
+  {
+    auto log = Log::Open(PrefillOptions(tmp.path()));
+    ASSERT_TRUE(log.ok());
+    events += AppendUntilPrefilled(**log, 0);
+    (*log)->AbandonForTest();  // as kill -9: the padding stays
+  }
+  auto [before, disk] = LastFile(tmp.path());
+  ASSERT_GT(disk, before.size);
+  {
+    auto log = Log::Open(PrefillOptions(tmp.path()));
+    ASSERT_TRUE(log.ok()) << log.error().ToLogString();
+    for (int i = 0; i < 3; ++i, ++events)
+      ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795602800 + i))).ok());
+    auto [after, disk_after] = LastFile(tmp.path());
+    EXPECT_EQ(after.index, before.index);  // the same file, written over its padding
+    EXPECT_GT(after.size, before.size);
+  }
+  ExpectPlainJsonLines(tmp.path());
+  auto report = Verify(DefaultVerifyOptions(tmp.path()));
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << FormatReport(*report);
+  EXPECT_EQ(report->events, static_cast<std::uint64_t>(events));
+  EXPECT_EQ(report->recoveries, 0u);
+}
+
+// A crash in the middle of a write into a pre-filled file: the disk kept the start of the write
+// and a later part of it, with a hole of zeros between. The records end at the last complete line
+// before the first NUL; everything after it is discarded and recorded.
+TEST(AuditLog, HoleInATornWriteIsCutAndRecordedAtOpen) {
+  TempDir tmp;
+  {
+    auto log = Log::Open(TestOptions(tmp.path()));
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < 3; ++i)
+      ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800 + i))).ok());
+  }
+  const std::string file = tmp.path() + "/audit/audit-000001.jsonl";
+  const std::string clean = ReadFile(file);
+  const std::string head = R"({"eventVersion":"1.09","userIdentity":{"ty)";
+  const std::string later = R"(e":"IAMUser"},"eventTime":"2026-11-25T00:00:00Z"}
+{"eventVersion":"1.09","eventTime":"2026-11-25T00:00:01Z"}
+)";
+  const std::string torn = head + std::string(300, '\0') + later;
+  WriteFile(file, clean + torn + std::string(8192, '\0'));
+  {
+    auto log = Log::Open(TestOptions(tmp.path()));
+    ASSERT_TRUE(log.ok()) << log.error().ToLogString();
+    ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600900))).ok());
+  }
+  ExpectPlainJsonLines(tmp.path());
+  std::vector<std::string> lines = ReadLines(file);
+  ASSERT_EQ(lines.size(), 7u);  // 3 events, digest, recovery, event, digest
+  bj::object recovery = Parse(lines[4]);
+  EXPECT_EQ(recovery.at("arcaRecordType"), "Recovery");
+  EXPECT_EQ(recovery.at("discardedOffset"), clean.size());
+  EXPECT_EQ(recovery.at("discardedBytes"), torn.size());
+  EXPECT_EQ(recovery.at("discardedSha256").as_string(), crypto::Sha256Hex(torn));
+  auto report = Verify(DefaultVerifyOptions(tmp.path()));
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << FormatReport(*report);
+  EXPECT_EQ(report->recoveries, 1u);
+  EXPECT_EQ(report->events, 4u);
+}
+
+TEST(AuditLog, RecordWithANulByteIsRefused) {
+  TempDir tmp;
+  auto log = Log::Open(TestOptions(tmp.path()));
+  ASSERT_TRUE(log.ok());
+  std::promise<Status> done;
+  (*log)->AppendSerialized(std::string("{\"a\":\"x\0y\"}", 11), [&](Status s) { done.set_value(s); });
+  Status s = done.get_future().get();
+  EXPECT_EQ(s.error().code(), Code::kInvalidParameter);
 }
 
 }  // namespace
