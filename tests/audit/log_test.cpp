@@ -267,33 +267,46 @@ TEST(AuditLog, FailsClosedWhenTheDirectoryBecomesUnusable) {
   ExpectVerifies(tmp.path());
 }
 
-TEST(AuditLog, PartialLastLineIsCutAndRecordedAtOpen) {
-  TempDir tmp;
+// Three events and a shutdown digest in audit-000001.jsonl of `data_dir`; that file's path.
+std::string FileOfThreeEvents(const std::string& data_dir) {
+  auto log = Log::Open(TestOptions(data_dir));
+  EXPECT_TRUE(log.ok());
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800 + i))).ok());
+  return data_dir + "/audit/audit-000001.jsonl";
+}
+
+// Reopens the log of FileOfThreeEvents, appends an event, and checks that opening cut off
+// `discarded` (at `offset`) and recorded it, and that the log verifies with that recovery.
+void ExpectCutAndRecordedAtOpen(const std::string& data_dir, std::uint64_t offset,
+                                const std::string& discarded) {
   {
-    auto log = Log::Open(TestOptions(tmp.path()));
-    ASSERT_TRUE(log.ok());
-    for (int i = 0; i < 3; ++i)
-      ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800 + i))).ok());
-  }
-  const std::string file = tmp.path() + "/audit/audit-000001.jsonl";
-  const std::string partial = R"({"eventVersion":"1.09","userIdentity":{"type":"IAMUser","princ)";
-  WriteFile(file, ReadFile(file) + partial);
-  {
-    auto log = Log::Open(TestOptions(tmp.path()));
+    auto log = Log::Open(TestOptions(data_dir));
     ASSERT_TRUE(log.ok()) << log.error().ToLogString();
     ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600900))).ok());
   }
-  std::vector<std::string> lines = ReadLines(file);
+  std::vector<std::string> lines = ReadLines(data_dir + "/audit/audit-000001.jsonl");
   ASSERT_EQ(lines.size(), 7u);  // 3 events, digest, recovery, event, digest
   bj::object recovery = Parse(lines[4]);
   EXPECT_EQ(recovery.at("arcaRecordType"), "Recovery");
-  EXPECT_EQ(recovery.at("discardedBytes"), partial.size());
-  EXPECT_EQ(recovery.at("discardedSha256").as_string(), crypto::Sha256Hex(partial));
-  auto report = Verify(DefaultVerifyOptions(tmp.path()));
+  EXPECT_EQ(recovery.at("discardedOffset"), offset);
+  EXPECT_EQ(recovery.at("discardedBytes"), discarded.size());
+  EXPECT_EQ(recovery.at("discardedSha256").as_string(), crypto::Sha256Hex(discarded));
+  auto report = Verify(DefaultVerifyOptions(data_dir));
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << FormatReport(*report);
   EXPECT_EQ(report->recoveries, 1u);
+  EXPECT_EQ(report->events, 4u);
   EXPECT_NE(FormatReport(*report).find("crash recovery"), std::string::npos);
+}
+
+TEST(AuditLog, PartialLastLineIsCutAndRecordedAtOpen) {
+  TempDir tmp;
+  const std::string file = FileOfThreeEvents(tmp.path());
+  const std::string clean = ReadFile(file);
+  const std::string partial = R"({"eventVersion":"1.09","userIdentity":{"type":"IAMUser","princ)";
+  WriteFile(file, clean + partial);
+  ExpectCutAndRecordedAtOpen(tmp.path(), clean.size(), partial);
 }
 
 TEST(AuditLog, DigestEveryNRecords) {
@@ -519,13 +532,7 @@ TEST(AuditLog, CrashWithAPrefilledFileContinuesInIt) {
 // before the first NUL; everything after it is discarded and recorded.
 TEST(AuditLog, HoleInATornWriteIsCutAndRecordedAtOpen) {
   TempDir tmp;
-  {
-    auto log = Log::Open(TestOptions(tmp.path()));
-    ASSERT_TRUE(log.ok());
-    for (int i = 0; i < 3; ++i)
-      ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600800 + i))).ok());
-  }
-  const std::string file = tmp.path() + "/audit/audit-000001.jsonl";
+  const std::string file = FileOfThreeEvents(tmp.path());
   const std::string clean = ReadFile(file);
   const std::string head = R"({"eventVersion":"1.09","userIdentity":{"ty)";
   const std::string later = R"(e":"IAMUser"},"eventTime":"2026-11-25T00:00:00Z"}
@@ -533,24 +540,8 @@ TEST(AuditLog, HoleInATornWriteIsCutAndRecordedAtOpen) {
 )";
   const std::string torn = head + std::string(300, '\0') + later;
   WriteFile(file, clean + torn + std::string(8192, '\0'));
-  {
-    auto log = Log::Open(TestOptions(tmp.path()));
-    ASSERT_TRUE(log.ok()) << log.error().ToLogString();
-    ASSERT_TRUE((*log)->AppendAndWait(SampleRecord(At(1795600900))).ok());
-  }
+  ExpectCutAndRecordedAtOpen(tmp.path(), clean.size(), torn);
   ExpectPlainJsonLines(tmp.path());
-  std::vector<std::string> lines = ReadLines(file);
-  ASSERT_EQ(lines.size(), 7u);  // 3 events, digest, recovery, event, digest
-  bj::object recovery = Parse(lines[4]);
-  EXPECT_EQ(recovery.at("arcaRecordType"), "Recovery");
-  EXPECT_EQ(recovery.at("discardedOffset"), clean.size());
-  EXPECT_EQ(recovery.at("discardedBytes"), torn.size());
-  EXPECT_EQ(recovery.at("discardedSha256").as_string(), crypto::Sha256Hex(torn));
-  auto report = Verify(DefaultVerifyOptions(tmp.path()));
-  ASSERT_TRUE(report.ok());
-  EXPECT_TRUE(report->ok()) << FormatReport(*report);
-  EXPECT_EQ(report->recoveries, 1u);
-  EXPECT_EQ(report->events, 4u);
 }
 
 TEST(AuditLog, RecordWithANulByteIsRefused) {
