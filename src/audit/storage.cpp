@@ -384,6 +384,10 @@ void FileStorage::MaybeStartSpare(std::uint64_t end) {
   // one is half used (the next one must be ready before it is full).
   const bool padded = fd_bytes_ > end;
   if (padded ? end < fd_bytes_ / 2 : end < prefill_after_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (spare_failed_at_.time_since_epoch().count() != 0 &&
+      now - spare_failed_at_ < std::chrono::minutes(1))
+    return;  // the disk is full, say: appending works, and the warning is not repeated per batch
   if (spare_thread_.joinable()) spare_thread_.join();  // finished: spare_busy_ is false
   spare_busy_.store(true, std::memory_order_release);
   spare_thread_ = std::thread([this] { MakeSpare(); });
@@ -418,6 +422,7 @@ void FileStorage::MakeSpare() {
     spare_ready_.store(true, std::memory_order_release);
   } else {
     ::unlink(path.c_str());
+    spare_failed_at_ = std::chrono::steady_clock::now();
     if (!spare_stop_.load())
       log::Warn("audit log: cannot pre-fill the next file; it will be appended to",
                 {{"error", s.error().ToLogString()}});

@@ -19,6 +19,7 @@
 // are called by one thread (the Log's writer) at a time.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -191,6 +192,8 @@ class FileStorage final : public Storage {
   std::atomic<bool> spare_busy_{false};   // the fill thread is making it
   std::atomic<bool> spare_ready_{false};  // made and synced
   std::atomic<bool> spare_stop_{false};
+  // When making one last failed (not retried for a minute; read after spare_busy_ is false).
+  std::chrono::steady_clock::time_point spare_failed_at_{};
 };
 
 }  // namespace arca::audit
