@@ -128,7 +128,7 @@ Status Log::Recover() {
   std::string recovery;
   {
     LogFile& last = files.back();
-    ARCA_ASSIGN_OR_RETURN(std::optional<std::uint64_t> nul, storage_->FindNul(last, 0));
+    ARCA_ASSIGN_OR_RETURN(std::optional<std::uint64_t> nul, storage_->FindNul(last));
     ReverseLineReader r;
     ARCA_RETURN_IF_ERROR(r.Open(*storage_, options_.chain, last, nul));
     const std::uint64_t keep = r.size() - r.partial_tail_bytes();
@@ -507,35 +507,29 @@ void Log::WriteBatch(std::vector<Item>& batch) {
     return OkStatus();
   };
 
-  if (c.file_size > 0 && storage_->PrefersNewFile()) {
-    // A pre-filled file is ready and this one is appended to: move on now.
+  // Seals this file with a digest and moves on to the next one; items [0, next_item) are then
+  // durable.
+  auto next_file = [&](std::size_t next_item) -> Status {
     if (c.undigested > 0) {
-      status = AppendDigest("rotate", c, buf);
-      if (status.ok()) ++pending_digests;
+      ARCA_RETURN_IF_ERROR(AppendDigest("rotate", c, buf));
+      ++pending_digests;
     }
-    if (status.ok() && !buf.empty()) status = commit();
-    if (status.ok()) {
-      status = Rotate(c);
-      rotate_pending_ = !status.ok();
-    }
-  }
+    if (!buf.empty()) ARCA_RETURN_IF_ERROR(commit());
+    durable = next_item;
+    Status rotated = Rotate(c);
+    rotate_pending_ = !rotated.ok();
+    return rotated;
+  };
+
+  // A pre-filled file is ready and this one is appended to: move on now.
+  if (c.file_size > 0 && storage_->PrefersNewFile()) status = next_file(0);
   for (std::size_t i = 0; i < batch.size() && status.ok(); ++i) {
     const std::string& json = batch[i].json;
     if (json.empty()) continue;  // a Flush() barrier
     const std::uint64_t line_estimate = json.size() + 128;
     if (c.file_size + buf.size() > 0 &&
         c.file_size + buf.size() + line_estimate > options_.max_file_bytes) {
-      // Seal this file with a digest and move on to the next one.
-      if (c.undigested > 0) {
-        status = AppendDigest("rotate", c, buf);
-        if (status.ok()) ++pending_digests;
-      }
-      if (status.ok() && !buf.empty()) status = commit();
-      if (status.ok()) durable = i;
-      if (status.ok()) {
-        status = Rotate(c);
-        rotate_pending_ = !status.ok();
-      }
+      status = next_file(i);
       if (!status.ok()) break;
     }
     AppendLine(json, c, buf);

@@ -64,15 +64,41 @@ Result<char> ByteAt(int fd, std::uint64_t at, const std::string& path) {
   }
 }
 
+// A log file opened for reading: its size on disk, and whether it ends in NUL padding (it was
+// pre-filled; a file that was appended to ends with its records).
+struct ReadableFile {
+  ReadableFile() = default;
+  ReadableFile(const ReadableFile&) = delete;
+  ReadableFile& operator=(const ReadableFile&) = delete;
+  ~ReadableFile() {
+    if (fd >= 0) ::close(fd);
+  }
+  int fd = -1;
+  std::uint64_t bytes = 0;
+  bool padded = false;
+};
+
+Status OpenReadable(const std::string& path, ReadableFile& f) {
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return IoError("cannot open", path, errno);
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return IoError("cannot stat", path, errno);
+  f.bytes = static_cast<std::uint64_t>(st.st_size);
+  if (f.bytes > 0) {
+    ARCA_ASSIGN_OR_RETURN(char last, ByteAt(f.fd, f.bytes - 1, path));
+    f.padded = last == '\0';
+  }
+  return OkStatus();
+}
+
 // The size of a file's records: its bytes before the NUL padding of a pre-filled file. Records
 // are a prefix without NUL and padding is all NUL, so a binary search finds the boundary. (In the
 // tail of a crashed write the boundary found is one of several; Log::Open deals with that one.)
-Result<std::uint64_t> ContentSize(int fd, std::uint64_t bytes, const std::string& path) {
-  if (bytes == 0) return std::uint64_t{0};
-  ARCA_ASSIGN_OR_RETURN(char last, ByteAt(fd, bytes - 1, path));
-  if (last != '\0') return bytes;
-  std::uint64_t lo = 0;          // bytes before lo are records
-  std::uint64_t hi = bytes - 1;  // the byte at hi is NUL
+Result<std::uint64_t> ContentSize(const ReadableFile& f, const std::string& path) {
+  if (!f.padded) return f.bytes;
+  const int fd = f.fd;
+  std::uint64_t lo = 0;            // bytes before lo are records
+  std::uint64_t hi = f.bytes - 1;  // the byte at hi is NUL
   while (lo < hi) {
     const std::uint64_t mid = lo + (hi - lo) / 2;
     ARCA_ASSIGN_OR_RETURN(char c, ByteAt(fd, mid, path));
@@ -126,18 +152,9 @@ Result<std::vector<std::string>> FileStorage::ListChains() const {
 Result<std::vector<LogFile>> FileStorage::ListFiles(std::string_view /*chain*/) const {
   ARCA_ASSIGN_OR_RETURN(std::vector<LogFile> files, ListLogFiles(options_.dir));
   for (LogFile& f : files) {
-    const int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return IoError("cannot open", f.path, errno);
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      const int err = errno;
-      ::close(fd);
-      return IoError("cannot stat", f.path, err);
-    }
-    auto size = ContentSize(fd, static_cast<std::uint64_t>(st.st_size), f.path);
-    ::close(fd);
-    if (!size.ok()) return std::move(size).error();
-    f.size = *size;
+    ReadableFile file;
+    ARCA_RETURN_IF_ERROR(OpenReadable(f.path, file));
+    ARCA_ASSIGN_OR_RETURN(f.size, ContentSize(file, f.path));
   }
   return files;
 }
@@ -151,34 +168,24 @@ Result<std::string> FileStorage::ReadAll(std::string_view chain, const LogFile& 
   return all;
 }
 
-Result<std::optional<std::uint64_t>> FileStorage::FindNul(const LogFile& file,
-                                                          std::uint64_t from) const {
+Result<std::optional<std::uint64_t>> FileStorage::FindNul(const LogFile& file) const {
   const std::string path = file.path.empty() ? PathOf(file.index) : file.path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return IoError("cannot open", path, errno);
-  struct stat st {};
-  Result<char> last = '\n';
-  if (::fstat(fd, &st) != 0) {
-    last = IoError("cannot stat", path, errno);
-  } else if (st.st_size > 0) {
-    last = ByteAt(fd, static_cast<std::uint64_t>(st.st_size) - 1, path);
-  }
-  ::close(fd);
-  if (!last.ok()) return std::move(last).error();
+  ReadableFile f;
+  ARCA_RETURN_IF_ERROR(OpenReadable(path, f));
   // Not pre-filled: the file was appended to, and a crash leaves a short tail, never a hole.
-  if (*last != '\0') return std::optional<std::uint64_t>();
-  const std::uint64_t end = static_cast<std::uint64_t>(st.st_size);
-  std::uint64_t at = from;
-  while (at < end) {
-    const std::uint64_t n = std::min<std::uint64_t>(end - at, std::uint64_t{1} << 20);
-    ARCA_ASSIGN_OR_RETURN(std::string block, Read("", file, at, n));
-    if (block.empty()) break;
-    const void* nul = std::memchr(block.data(), '\0', block.size());
+  if (!f.padded) return std::optional<std::uint64_t>();
+  std::string block(std::size_t{1} << 20, '\0');
+  for (std::uint64_t at = 0; at < f.bytes;) {
+    const ssize_t n = ::pread(f.fd, block.data(), block.size(), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return IoError("cannot read", path, errno);
+    if (n == 0) break;
+    const void* nul = std::memchr(block.data(), '\0', static_cast<std::size_t>(n));
     if (nul != nullptr) {
       return std::optional<std::uint64_t>(at + static_cast<std::uint64_t>(
                                                    static_cast<const char*>(nul) - block.data()));
     }
-    at += block.size();
+    at += static_cast<std::uint64_t>(n);
   }
   return std::optional<std::uint64_t>();
 }
@@ -335,8 +342,7 @@ Result<LogFile> FileStorage::CreateFile(std::uint64_t index) {
       ::unlink(SparePath().c_str());
       spare_ready_.store(false, std::memory_order_release);
       ARCA_RETURN_IF_ERROR(FsyncDir(options_.dir));
-      ARCA_ASSIGN_OR_RETURN(int fd, WriteFd(index));
-      (void)fd;
+      if (auto fd = WriteFd(index); !fd.ok()) return std::move(fd).error();
       return LogFile{index, LogFileName(index), path, 0};
     }
     if (errno == EEXIST) return Error(Code::kAlreadyExists, "cannot create " + path + ": it exists");

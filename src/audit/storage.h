@@ -96,11 +96,10 @@ class Storage {
   // pre-filled one is ready: the writer then rotates early.
   virtual void SetPrefill(std::uint64_t /*file_bytes*/, std::uint64_t /*after_bytes*/) {}
   virtual bool PrefersNewFile() const { return false; }
-  // For the writer's recovery: the offset of the first NUL byte of `file` at or after `from`,
-  // nullopt when there is none. In a pre-filled file that is where its padding starts, or an
+  // For the writer's recovery: the offset of the first NUL byte of `file`, nullopt when there is
+  // none. In a pre-filled file that is where its padding starts, or an
   // earlier hole of zeros that a crash left inside a torn write. Storages that never pad have none.
-  virtual Result<std::optional<std::uint64_t>> FindNul(const LogFile& /*file*/,
-                                                       std::uint64_t /*from*/) const {
+  virtual Result<std::optional<std::uint64_t>> FindNul(const LogFile& /*file*/) const {
     return std::optional<std::uint64_t>();
   }
 
@@ -165,8 +164,7 @@ class FileStorage final : public Storage {
   void SetPrefill(std::uint64_t file_bytes, std::uint64_t after_bytes) override;
   bool PrefersNewFile() const override;
 
-  Result<std::optional<std::uint64_t>> FindNul(const LogFile& file,
-                                               std::uint64_t from) const override;
+  Result<std::optional<std::uint64_t>> FindNul(const LogFile& file) const override;
 
  private:
   explicit FileStorage(FileStorageOptions options) : options_(std::move(options)) {}

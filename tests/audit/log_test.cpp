@@ -446,10 +446,10 @@ LogOptions PrefillOptions(const std::string& data_dir) {
 }
 
 // Appends until the active file is pre-filled (bigger on disk than its records); the count.
-int AppendUntilPrefilled(Log& log, int first) {
+int AppendUntilPrefilled(Log& log, const std::string& data_dir) {
   for (int i = 0; i < 4000; ++i) {
-    EXPECT_TRUE(log.AppendAndWait(SampleRecord(At(1795600800 + first + i))).ok());
-    auto [file, disk] = LastFile(log.dir().substr(0, log.dir().size() - 6));
+    EXPECT_TRUE(log.AppendAndWait(SampleRecord(At(1795600800 + i))).ok());
+    auto [file, disk] = LastFile(data_dir);
     if (disk > file.size + 1024) return i + 1;
     if (i % 50 == 49) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -476,7 +476,7 @@ TEST(AuditLog, PrefilledFilesUnderLoadKeepTheChainAndEndAsPlainLines) {
   {
     auto log = Log::Open(PrefillOptions(tmp.path()));
     ASSERT_TRUE(log.ok()) << log.error().ToLogString();
-    events += AppendUntilPrefilled(**log, 0);
+    events += AppendUntilPrefilled(**log, tmp.path());
     // While it runs, the active file is records then NUL padding; readers see the records.
     auto [file, disk] = LastFile(tmp.path());
     const std::string bytes = ReadFile(file.path);
@@ -505,7 +505,7 @@ TEST(AuditLog, CrashWithAPrefilledFileContinuesInIt) {
   {
     auto log = Log::Open(PrefillOptions(tmp.path()));
     ASSERT_TRUE(log.ok());
-    events += AppendUntilPrefilled(**log, 0);
+    events += AppendUntilPrefilled(**log, tmp.path());
     (*log)->AbandonForTest();  // as kill -9: the padding stays
   }
   auto [before, disk] = LastFile(tmp.path());
